@@ -1,0 +1,412 @@
+/*
+ * child.c - what can be done with a handle: wait, signal, release.
+ *
+ * A handle's status, once cached, is read without a lock or a system call:
+ * the status is written before the state becomes EXITED (sequentially
+ * consistent atomics), so whoever sees EXITED sees the status.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Classic wait status layout, shared by every Unix ward runs on. */
+int
+ward__status_from_siginfo(const siginfo_t *si)
+{
+    switch (si->si_code) {
+    case CLD_EXITED:
+        return (si->si_status & 0xff) << 8;
+    case CLD_KILLED:
+        return si->si_status & 0x7f;
+    case CLD_DUMPED:
+        return (si->si_status & 0x7f) | 0x80;
+    case CLD_STOPPED:
+    case CLD_TRAPPED:
+        return ((si->si_status & 0xff) << 8) | 0x7f;
+    default: /* CLD_CONTINUED */
+        return 0xffff;
+    }
+}
+
+void
+ward__deadline_after(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+int
+ward__ms_until(const struct timespec *deadline)
+{
+    struct timespec now;
+    long long ms;
+
+    if (deadline == NULL)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+         (deadline->tv_nsec - now.tv_nsec + 999999) / 1000000;
+    if (ms < 0)
+        return 0;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int
+foreign(const ward_child *c)
+{
+    return c->gen != ward__gen;
+}
+
+/* The cached result, if there is one: 1 (status set), -1 (lost), 0 (none). */
+static int
+cached(const ward_child *c, int *status)
+{
+    switch (atomic_load(&c->state)) {
+    case WARD__EXITED:
+        if (status != NULL)
+            *status = c->status;
+        return 1;
+    case WARD__LOST:
+        errno = ECHILD;
+        return -1;
+    default:
+        return 0;
+    }
+}
+
+static const struct timespec no_wait;
+
+/*
+ * The one wait loop.  deadline == &no_wait: never block; NULL: no deadline.
+ * Reaping happens only under ward__lock; sleeping only outside it.
+ */
+static int
+wait_until(ward_child *c, int *status, const struct timespec *deadline)
+{
+    int r;
+
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (deadline != NULL && deadline != &no_wait &&
+        (deadline->tv_nsec < 0 || deadline->tv_nsec >= 1000000000L)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if ((r = cached(c, status)) != 0)
+        return r == 1 ? 0 : -1;
+    if (foreign(c)) {
+        errno = ECHILD;
+        return -1;
+    }
+    for (;;) {
+        int timed_out = 0;
+
+        pthread_mutex_lock(&ward__lock);
+        r = ward__try_reap(c);
+        pthread_mutex_unlock(&ward__lock);
+        if (r == -1)
+            return -1;
+        if (r == 1) {
+            r = cached(c, status);
+            return r == 1 ? 0 : -1;
+        }
+        if (deadline == &no_wait) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (ward__be->block(c, deadline) == -1) {
+            if (errno != ETIMEDOUT)
+                return -1;
+            timed_out = 1;
+        }
+        if (timed_out) {
+            /* One last look, so an exit at the deadline is not missed. */
+            pthread_mutex_lock(&ward__lock);
+            r = ward__try_reap(c);
+            pthread_mutex_unlock(&ward__lock);
+            if (r == 1) {
+                r = cached(c, status);
+                return r == 1 ? 0 : -1;
+            }
+            errno = ETIMEDOUT;
+            return -1;
+        }
+    }
+}
+
+int
+ward_wait(ward_child *c, int *status)
+{
+    return wait_until(c, status, NULL);
+}
+
+int
+ward_trywait(ward_child *c, int *status)
+{
+    return wait_until(c, status, &no_wait);
+}
+
+int
+ward_timedwait(ward_child *c, int *status, const struct timespec *deadline)
+{
+    return wait_until(c, status, deadline);
+}
+
+/* Wait, restarting after signal handlers: for waits the caller did not ask for. */
+static int
+wait_uninterrupted(ward_child *c, int *status, const struct timespec *deadline)
+{
+    int r;
+
+    while ((r = wait_until(c, status, deadline)) == -1 && errno == EINTR)
+        ;
+    return r;
+}
+
+static int
+valid_signal(int sig)
+{
+    return sig >= 0 && sig < NSIG;
+}
+
+int
+ward_kill(ward_child *c, int sig)
+{
+    int r;
+
+    if (c == NULL || !valid_signal(sig)) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Once reaped, the pid may be anyone's: refuse without a system call. */
+    if (atomic_load(&c->state) != WARD__RUNNING || foreign(c)) {
+        errno = ESRCH;
+        return -1;
+    }
+    pthread_mutex_lock(&ward__lock);
+    if (atomic_load(&c->state) != WARD__RUNNING) {
+        errno = ESRCH;
+        r = -1;
+    } else {
+        r = ward__be->signal(c, sig);
+    }
+    pthread_mutex_unlock(&ward__lock);
+    return r;
+}
+
+static int
+leads_group(const ward_child *c)
+{
+    return (c->flags & (WARD_NEW_PGROUP | WARD_NEW_SESSION)) != 0;
+}
+
+int
+ward_killpg(ward_child *c, int sig)
+{
+    int r;
+
+    if (c == NULL || !valid_signal(sig) || !leads_group(c)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (atomic_load(&c->state) != WARD__RUNNING || foreign(c)) {
+        errno = ESRCH;
+        return -1;
+    }
+    /*
+     * While the leader is unreaped its pid, and so the group id, cannot be
+     * given to anyone else; ward__lock keeps it unreaped during the call.
+     */
+    pthread_mutex_lock(&ward__lock);
+    if (atomic_load(&c->state) != WARD__RUNNING) {
+        errno = ESRCH;
+        r = -1;
+    } else {
+        r = kill(-c->pid, sig);
+    }
+    pthread_mutex_unlock(&ward__lock);
+    return r;
+}
+
+static int
+signal_child_or_group(ward_child *c, int sig)
+{
+    int r = leads_group(c) ? ward_killpg(c, sig) : ward_kill(c, sig);
+
+    /* It ended on its own in the meantime: not an error here. */
+    return r == -1 && errno == ESRCH ? 0 : r;
+}
+
+int
+ward_terminate(ward_child *c, int grace_ms, int *status)
+{
+    struct timespec deadline;
+    int r;
+
+    if (c == NULL || grace_ms < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (ward_trywait(c, status) == 0)
+        return 0;
+    if (errno != EAGAIN)
+        return -1;
+    if (signal_child_or_group(c, SIGTERM) == -1)
+        return -1;
+    /* A stopped child would never act on SIGTERM. */
+    (void)signal_child_or_group(c, SIGCONT);
+    ward__deadline_after(&deadline, grace_ms);
+    if ((r = wait_uninterrupted(c, status, &deadline)) == 0)
+        return 0;
+    if (errno != ETIMEDOUT)
+        return -1;
+    if (signal_child_or_group(c, SIGKILL) == -1)
+        return -1;
+    return wait_uninterrupted(c, status, NULL);
+}
+
+void
+ward_free(ward_child *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < 3; i++) {
+        if (c->stdio[i] != -1)
+            (void)close(c->stdio[i]);
+        c->stdio[i] = -1;
+    }
+    if (foreign(c)) {
+        /* Only our copy of the parent's descriptor is ours to release. */
+        if (c->pidfd != -1)
+            (void)close(c->pidfd);
+        free(c);
+        return;
+    }
+    if (atomic_load(&c->state) == WARD__RUNNING && (c->flags & WARD_KILL_ON_FREE)) {
+        (void)ward_kill(c, SIGKILL);
+        (void)wait_uninterrupted(c, NULL, NULL);
+    }
+    pthread_mutex_lock(&ward__lock);
+    if (atomic_load(&c->state) == WARD__RUNNING) {
+        /* Reaped and freed later by ward, never left a zombie. */
+        ward__adopt_orphan(c);
+        c = NULL;
+    }
+    pthread_mutex_unlock(&ward__lock);
+    if (c != NULL) {
+        ward__be->forget(c);
+        free(c);
+    }
+}
+
+pid_t
+ward_pid(const ward_child *c)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return c->pid;
+}
+
+int
+ward_pidfd(const ward_child *c)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (foreign(c)) {
+        errno = ECHILD;
+        return -1;
+    }
+    if (c->pidfd == -1) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    return c->pidfd;
+}
+
+int
+ward_stdio(const ward_child *c, int childfd)
+{
+    if (c == NULL || childfd < 0 || childfd > 2) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (c->stdio[childfd] == -1) {
+        errno = EBADF;
+        return -1;
+    }
+    return c->stdio[childfd];
+}
+
+int
+ward_stdio_take(ward_child *c, int childfd)
+{
+    int fd = ward_stdio(c, childfd);
+
+    if (fd != -1)
+        c->stdio[childfd] = -1;
+    return fd;
+}
+
+int
+ward_rusage(const ward_child *c, struct rusage *ru)
+{
+    if (c == NULL || ru == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    switch (atomic_load(&c->state)) {
+    case WARD__RUNNING:
+        errno = EAGAIN;
+        return -1;
+    case WARD__LOST:
+        errno = ENODATA;
+        return -1;
+    default:
+        break;
+    }
+    if (!c->has_usage) {
+        errno = ENODATA;
+        return -1;
+    }
+    memset(ru, 0, sizeof(*ru));
+    ru->ru_utime = c->usage.utime;
+    ru->ru_stime = c->usage.stime;
+    ru->ru_maxrss = c->usage.maxrss;
+    ru->ru_minflt = c->usage.minflt;
+    ru->ru_majflt = c->usage.majflt;
+    ru->ru_inblock = c->usage.inblock;
+    ru->ru_oublock = c->usage.oublock;
+    ru->ru_nvcsw = c->usage.nvcsw;
+    ru->ru_nivcsw = c->usage.nivcsw;
+    return 0;
+}
+
+/* Copy the fields a handle keeps out of a struct rusage. */
+void
+ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru)
+{
+    u->utime = ru->ru_utime;
+    u->stime = ru->ru_stime;
+    u->maxrss = ru->ru_maxrss;
+    u->minflt = ru->ru_minflt;
+    u->majflt = ru->ru_majflt;
+    u->inblock = ru->ru_inblock;
+    u->oublock = ru->ru_oublock;
+    u->nvcsw = ru->ru_nvcsw;
+    u->nivcsw = ru->ru_nivcsw;
+}

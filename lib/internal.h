@@ -1,0 +1,181 @@
+/*
+ * internal.h - what the core's files share.  Nothing here is public.
+ *
+ * Locking.  Two locks guard ward's state:
+ *
+ *  - ward__lock, a mutex: the pid -> handle table and every handle's state.
+ *    A private child is reaped only while this lock is held, and its status
+ *    is stored on the handle before the lock is released, so any waiter that
+ *    goes through ward either finds the child running or finds its status.
+ *    It is held only for short, non-blocking work.
+ *
+ *  - the spawn gate, a reader/writer lock: ward_spawn() and ward_fork()
+ *    hold it shared from before the child exists until the child is in the
+ *    table; a wait for "any child" holds it exclusively while it decides
+ *    whether a ready child is private.  A child can therefore never be
+ *    mistaken for a non-private one in the moment between its birth and its
+ *    insertion, while spawns still run in parallel with each other.
+ *
+ * Lock order: spawn gate, then ward__lock, then a backend's own lock.
+ */
+#ifndef WARD_INTERNAL_H
+#define WARD_INTERNAL_H
+
+#include "config.h"
+
+#define WARD_BUILDING 1
+#include "ward.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#define WARD__RUNNING 0 /* not reaped yet */
+#define WARD__EXITED  1 /* reaped; status cached */
+#define WARD__LOST    2 /* reaped by someone else; status unrecoverable */
+
+#define WARD__ALL_FLAGS                                                      \
+    (WARD_NEW_PGROUP | WARD_NEW_SESSION | WARD_RESET_SIGNALS |               \
+     WARD_KILL_ON_FREE | WARD_INHERIT_FDS)
+
+/* The few fields of struct rusage a handle keeps; the rest read as zero. */
+struct ward__usage {
+    struct timeval utime, stime;
+    long maxrss, minflt, majflt, inblock, oublock, nvcsw, nivcsw;
+};
+
+struct ward_child {
+    pid_t pid;
+    int pidfd;               /* the backend's process descriptor, or -1 */
+    _Atomic int state;       /* WARD__RUNNING, WARD__EXITED, WARD__LOST */
+    int status;              /* wait status, valid once EXITED */
+    unsigned int flags;      /* WARD_* flags given at spawn or fork */
+    unsigned int gen;        /* fork generation the handle was born in */
+    unsigned char orphan;    /* freed by its owner while running */
+    unsigned char in_table;  /* linked in the pid table */
+    unsigned char has_usage; /* usage below is valid */
+    int stdio[3];            /* parent ends of WARD_STDIO_PIPE, or -1 */
+    struct ward_child *next; /* pid table chain */
+    struct ward__usage usage;
+};
+
+/* What the child does between clone and exec, prepared by the parent. */
+struct ward__fdmap {
+    int src;      /* descriptor in the parent */
+    int dst;      /* number it gets in the child */
+    int optional; /* inherit mode: a closed src is not an error */
+};
+
+struct ward__exec {
+    char *const *argv;
+    char *const *envp;
+    char **paths;   /* candidate programs, tried in order (PATH search) */
+    size_t npaths;
+    const char *cwd;
+    mode_t umask;
+    int set_umask;
+    unsigned int flags;
+    struct ward__fdmap *fds;
+    size_t nfds;
+    int *src;       /* scratch for the child: where each source now is */
+    int *dsts;      /* every dst, sorted */
+    int maxdst;     /* highest dst in fds */
+    sigset_t mask;  /* mask the child execs with */
+    volatile int err; /* written by the child: why exec failed */
+};
+
+/*
+ * A backend is a const table of the few operations that differ between
+ * kernels.  Everything else is in the core.  Each operation documents its
+ * error contract; -1 always comes with errno set.
+ */
+struct ward__backend {
+    const char *name;
+    /* Probe the kernel.  -1/ENOSYS (or EINVAL, EPERM) selects the next one. */
+    int (*init)(void);
+    /*
+     * Start a vfork-style child that runs ward__exec_child(ex).  On success
+     * *pid and *pidfd (or -1) are set and the child has exec'd.  If the child
+     * failed before exec it has been reaped, and -1 is returned with errno
+     * set to the child's error.
+     */
+    int (*spawn)(struct ward__exec *ex, pid_t *pid, int *pidfd);
+    /* Take a descriptor for a child made by fork().  Called under ward__lock. */
+    int (*adopt)(pid_t pid, int *pidfd);
+    /*
+     * Reap c without blocking.  Called under ward__lock.  Returns 1 with
+     * *status (and *usage) set, 0 if c still runs, -1/ECHILD if c is no longer
+     * our child (someone else reaped it).
+     */
+    int (*reap)(ward_child *c, int *status, struct ward__usage *usage);
+    /* After reap's ECHILD: recover the stolen status. -1/ENODATA if lost. */
+    int (*recover)(ward_child *c, int *status);
+    /*
+     * Sleep until c may be reapable, the deadline (absolute, monotonic;
+     * NULL for none) passes (-1/ETIMEDOUT), or a signal arrives (-1/EINTR).
+     * Called without locks.  Spurious returns of 0 are allowed.
+     */
+    int (*block)(ward_child *c, const struct timespec *deadline);
+    /* Signal c, which is unreaped.  Called under ward__lock. */
+    int (*signal)(ward_child *c, int sig);
+    /* Release what the backend holds for c (its descriptor). */
+    void (*forget)(ward_child *c);
+    /* In the child of a fork: drop inherited descriptors and state. */
+    void (*atfork_child)(void);
+    void (*atfork_prepare)(void);
+    void (*atfork_parent)(void);
+};
+
+extern const struct ward__backend ward__linux_backend;
+extern const struct ward__backend ward__posix_backend;
+
+extern const struct ward__backend *ward__be;
+extern pthread_mutex_t ward__lock;
+extern pthread_rwlock_t ward__gate;
+extern unsigned int ward__gen;
+
+/* Returns 0 once a backend is chosen, -1 with errno otherwise. */
+int ward__init(void);
+
+void ward__table_insert(ward_child *c);
+void ward__table_remove(ward_child *c);
+ward_child *ward__table_find(pid_t pid);
+/* Reap and discard what the owners have dropped.  Under ward__lock. */
+void ward__reap_orphans(void);
+/* The same, taking ward__lock itself; cheap when there are none. */
+void ward__reap_orphans_unlocked(void);
+/* Mark c dropped by its owner; ward reaps and frees it.  Under ward__lock. */
+void ward__adopt_orphan(ward_child *c);
+/*
+ * Try to reap c without blocking.  Under ward__lock.  1 when it has ended
+ * (status cached, or marked lost), 0 if it runs, -1 with errno otherwise.
+ * An orphan that ends is freed here.
+ */
+int ward__try_reap(ward_child *c);
+
+ward_child *ward__child_new(pid_t pid, int pidfd, unsigned int flags);
+
+/* The child side of a spawn.  Async-signal-safe; never returns. */
+void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));
+/* Close every descriptor >= lowfd.  Async-signal-safe. */
+void ward__close_from(int lowfd);
+
+void ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru);
+
+/* Convert a siginfo_t from waitid() into a classic wait status. */
+int ward__status_from_siginfo(const siginfo_t *si);
+
+/* Saturating conversion of a relative time in ms to a monotonic deadline. */
+void ward__deadline_after(struct timespec *ts, long ms);
+/* Milliseconds left until deadline, rounded up; -1 for no deadline. */
+int ward__ms_until(const struct timespec *deadline);
+
+/* Restore errno around a cleanup call. */
+#define WARD__KEEP_ERRNO(stmt)                                               \
+    do {                                                                     \
+        int ward__e = errno;                                                 \
+        stmt;                                                                \
+        errno = ward__e;                                                     \
+    } while (0)
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * spawn.c - ward_spawn(): everything the parent prepares, and the child
+ * side that runs between the vfork-style clone and execve().
+ *
+ * The child shares the parent's memory until it execs, so it may only make
+ * async-signal-safe calls, must not allocate, must not take locks, and must
+ * not write to any memory the parent reads afterwards except ex->err.  All
+ * the work that needs memory (the environment, the PATH candidates, the
+ * descriptor plan) is done here in the parent first.
+ */
+#include "attr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ---- child side -------------------------------------------------------- */
+
+static void
+close_range_fallback(int lo, int hi)
+{
+    for (int fd = lo; fd <= hi; fd++)
+        (void)close(fd);
+}
+
+/* Close descriptors lo..hi (hi < 0: to the end).  Async-signal-safe. */
+static void
+close_span(int lo, int hi)
+{
+    if (hi >= 0 && hi < lo)
+        return;
+#ifdef HAVE_CLOSE_RANGE
+    if (close_range((unsigned int)lo, hi < 0 ? ~0u : (unsigned int)hi, 0) == 0)
+        return;
+#endif
+    if (hi < 0) {
+#ifdef HAVE_CLOSEFROM
+        closefrom(lo);
+        return;
+#else
+        long max = sysconf(_SC_OPEN_MAX);
+        hi = max > 0 && max < INT_MAX ? (int)max - 1 : 65535;
+#endif
+    }
+    close_range_fallback(lo, hi);
+}
+
+void
+ward__close_from(int lowfd)
+{
+    close_span(lowfd, -1);
+}
+
+/* Never treat an errno of 0 as success. */
+static void __attribute__((noreturn))
+child_fail(struct ward__exec *ex, int err)
+{
+    ex->err = err != 0 ? err : EIO;
+    _exit(127);
+}
+
+void
+ward__exec_child(struct ward__exec *ex)
+{
+    struct sigaction sa;
+    int err = ENOENT, saw_eacces = 0;
+
+    /*
+     * Every signal is blocked here.  Handlers the parent installed must not
+     * run in this child (it shares the parent's memory), so they become
+     * SIG_DFL before any signal is unblocked; ignored signals stay ignored
+     * unless WARD_RESET_SIGNALS asked for a clean slate.
+     */
+    memset(&sa, 0, sizeof(sa));
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction old;
+
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (!(ex->flags & WARD_RESET_SIGNALS)) {
+            if (sigaction(sig, NULL, &old) != 0 ||
+                old.sa_handler == SIG_IGN || old.sa_handler == SIG_DFL)
+                continue;
+        }
+        sa.sa_handler = SIG_DFL;
+        (void)sigaction(sig, &sa, NULL);
+    }
+
+    if ((ex->flags & WARD_NEW_SESSION) && setsid() == -1)
+        child_fail(ex, errno);
+    if ((ex->flags & WARD_NEW_PGROUP) && setpgid(0, 0) == -1)
+        child_fail(ex, errno);
+
+    /*
+     * Descriptors.  First move every source that a later dup2() could
+     * overwrite above the highest target (close-on-exec, so the copies vanish
+     * at exec); then put each source in place.  ex->src is scratch memory the
+     * parent set aside for this, since ex->fds must stay as the parent wrote
+     * it.
+     */
+    for (size_t i = 0; i < ex->nfds; i++) {
+        int src = ex->fds[i].src;
+
+        ex->src[i] = src;
+        if (src == ex->fds[i].dst || src > ex->maxdst)
+            continue;
+        ex->src[i] = fcntl(src, F_DUPFD_CLOEXEC, ex->maxdst + 1);
+        if (ex->src[i] == -1) {
+            if (!(ex->fds[i].optional && errno == EBADF))
+                child_fail(ex, errno);
+        }
+    }
+    for (size_t i = 0; i < ex->nfds; i++) {
+        int src = ex->src[i], dst = ex->fds[i].dst;
+
+        if (src == -1)
+            continue;
+        if (src == dst) {
+            int fl = fcntl(src, F_GETFD);
+
+            if (fl == -1) {
+                if (ex->fds[i].optional && errno == EBADF)
+                    continue;
+                child_fail(ex, errno);
+            }
+            if ((fl & FD_CLOEXEC) && fcntl(src, F_SETFD, fl & ~FD_CLOEXEC) == -1)
+                child_fail(ex, errno);
+        } else if (dup2(src, dst) == -1) {
+            child_fail(ex, errno);
+        }
+    }
+    if (!(ex->flags & WARD_INHERIT_FDS)) {
+        /* ex->dsts is sorted; close the gaps between targets, then the rest. */
+        int prev = 2;
+
+        for (size_t i = 0; i < ex->nfds; i++) {
+            if (ex->dsts[i] <= prev)
+                continue;
+            close_span(prev + 1, ex->dsts[i] - 1);
+            prev = ex->dsts[i];
+        }
+        close_span(prev + 1, -1);
+    }
+
+    if (ex->set_umask)
+        (void)umask(ex->umask);
+    if (ex->cwd != NULL && chdir(ex->cwd) == -1)
+        child_fail(ex, errno);
+
+    (void)sigprocmask(SIG_SETMASK, &ex->mask, NULL);
+
+    /*
+     * Try each candidate as execvp() does: a missing file moves on to the
+     * next, a permission error is remembered, anything else is final.  Unlike
+     * execvp(), ENOEXEC is reported, never retried through /bin/sh.
+     */
+    for (size_t i = 0; i < ex->npaths; i++) {
+        execve(ex->paths[i], ex->argv, ex->envp);
+        err = errno;
+        switch (err) {
+        case EACCES:
+            saw_eacces = 1;
+            /* FALLTHROUGH */
+        case ENOENT:
+        case ENOTDIR:
+        case ESTALE:
+        case ENODEV:
+        case ETIMEDOUT:
+            if (ex->npaths > 1)
+                continue;
+            break;
+        default:
+            break;
+        }
+        break;
+    }
+    if (ex->npaths > 1 && saw_eacces && (err == ENOENT || err == ENOTDIR ||
+                                         err == EACCES || err == ESTALE ||
+                                         err == ENODEV || err == ETIMEDOUT))
+        err = EACCES;
+    child_fail(ex, err);
+}
+
+/* ---- parent side ------------------------------------------------------- */
+
+struct plan {
+    struct ward__exec ex;
+    char **envp_alloc;   /* built environment, or NULL when environ is used */
+    char **paths_alloc;  /* PATH candidates, or NULL for a single path */
+    char *one_path[1];
+    int close_after[3];  /* child ends and /dev/null copies to close */
+    int parent_end[3];   /* parent ends of pipes */
+    void *scratch;       /* fds, src and dsts arrays */
+};
+
+static const char *
+env_lookup(char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (; envp != NULL && *envp != NULL; envp++) {
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+            return *envp + n + 1;
+    }
+    return NULL;
+}
+
+/* Apply the attribute's edits to the base environment. */
+static int
+build_env(struct plan *p, const ward_attr *a)
+{
+    char *const *base = a != NULL && a->replace_env ? a->env : environ;
+    size_t nbase = 0, n = 0;
+    char **envp;
+
+    if (a == NULL || a->nedits == 0) {
+        p->ex.envp = base;
+        return 0;
+    }
+    while (base != NULL && base[nbase] != NULL)
+        nbase++;
+    envp = malloc((nbase + a->nedits + 1) * sizeof(*envp));
+    if (envp == NULL)
+        return -1;
+    for (size_t i = 0; i < nbase; i++) {
+        size_t len = ward__env_namelen(base[i]);
+        int edited = 0;
+
+        for (size_t j = 0; j < a->nedits && !edited; j++)
+            edited = ward__env_namelen(a->edits[j]) == len &&
+                     memcmp(a->edits[j], base[i], len) == 0;
+        if (!edited)
+            envp[n++] = base[i];
+    }
+    for (size_t j = 0; j < a->nedits; j++) {
+        if (strchr(a->edits[j], '=') != NULL)
+            envp[n++] = a->edits[j];
+    }
+    envp[n] = NULL;
+    p->envp_alloc = envp;
+    p->ex.envp = envp;
+    return 0;
+}
+
+/* The PATH search: a list of candidates the child tries in order. */
+static int
+build_paths(struct plan *p, const char *file)
+{
+    const char *path, *s;
+    size_t flen = strlen(file), ndirs = 1, total = 0;
+    char **v, *buf;
+
+    if (file[0] == '\0') {
+        errno = ENOENT;
+        return -1;
+    }
+    if (strchr(file, '/') != NULL) {
+        p->one_path[0] = (char *)file;
+        p->ex.paths = p->one_path;
+        p->ex.npaths = 1;
+        return 0;
+    }
+    if (flen > NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    path = env_lookup(p->ex.envp, "PATH");
+    if (path == NULL)
+        path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (s = path; *s != '\0'; s++)
+        ndirs += *s == ':';
+    total = strlen(path) + ndirs * (flen + 3);
+    v = malloc(ndirs * sizeof(*v) + total);
+    if (v == NULL)
+        return -1;
+    buf = (char *)(v + ndirs);
+    for (size_t i = 0; i < ndirs; i++) {
+        const char *end = strchr(path, ':');
+        size_t dlen = end != NULL ? (size_t)(end - path) : strlen(path);
+
+        /* An empty element means the current directory, as in execvp(). */
+        v[i] = buf;
+        if (dlen == 0) {
+            *buf++ = '.';
+        } else {
+            memcpy(buf, path, dlen);
+            buf += dlen;
+        }
+        *buf++ = '/';
+        memcpy(buf, file, flen + 1);
+        buf += flen + 1;
+        path = end != NULL ? end + 1 : path + dlen;
+    }
+    p->paths_alloc = v;
+    p->ex.paths = v;
+    p->ex.npaths = ndirs;
+    return 0;
+}
+
+static int
+is_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Open pipes and /dev/null and lay out what the child dup2()s where. */
+static int
+build_fds(struct plan *p, const ward_attr *a)
+{
+    size_t nmaps = a != NULL ? a->nmaps : 0, n = 3 + nmaps;
+    struct ward__fdmap *fds;
+    char *mem;
+
+    mem = malloc(n * (sizeof(*fds) + 2 * sizeof(int)));
+    if (mem == NULL)
+        return -1;
+    p->scratch = mem;
+    fds = (struct ward__fdmap *)mem;
+    p->ex.fds = fds;
+    p->ex.src = (int *)(fds + n);
+    p->ex.dsts = p->ex.src + n;
+    p->ex.nfds = n;
+    p->ex.maxdst = 2;
+
+    for (int i = 0; i < 3; i++) {
+        int mode = a != NULL ? a->stdio[i].mode : WARD_STDIO_INHERIT;
+        int pfd[2];
+
+        fds[i].dst = i;
+        fds[i].optional = 0;
+        switch (mode) {
+        case WARD_STDIO_INHERIT:
+            fds[i].src = i;
+            fds[i].optional = 1;
+            break;
+        case WARD_STDIO_NULL:
+            fds[i].src = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) |
+                                               O_CLOEXEC | O_NOCTTY);
+            if (fds[i].src == -1)
+                return -1;
+            p->close_after[i] = fds[i].src;
+            break;
+        case WARD_STDIO_PIPE:
+            if (pipe2(pfd, O_CLOEXEC) == -1)
+                return -1;
+            fds[i].src = i == 0 ? pfd[0] : pfd[1];
+            p->close_after[i] = fds[i].src;
+            p->parent_end[i] = i == 0 ? pfd[1] : pfd[0];
+            break;
+        default: /* WARD_STDIO_FD */
+            fds[i].src = a->stdio[i].fd;
+            if (!is_open(fds[i].src)) {
+                errno = EBADF;
+                return -1;
+            }
+            break;
+        }
+    }
+    for (size_t i = 0; i < nmaps; i++) {
+        fds[3 + i] = a->maps[i];
+        if (!is_open(fds[3 + i].src)) {
+            errno = EBADF;
+            return -1;
+        }
+        if (fds[3 + i].dst > p->ex.maxdst)
+            p->ex.maxdst = fds[3 + i].dst;
+    }
+    for (size_t i = 0; i < n; i++)
+        p->ex.dsts[i] = fds[i].dst;
+    qsort(p->ex.dsts, n, sizeof(int), cmp_int);
+    return 0;
+}
+
+static void
+plan_release(struct plan *p, int keep_parent_ends)
+{
+    for (int i = 0; i < 3; i++) {
+        if (p->close_after[i] != -1)
+            (void)close(p->close_after[i]);
+        if (!keep_parent_ends && p->parent_end[i] != -1)
+            (void)close(p->parent_end[i]);
+    }
+    free(p->envp_alloc);
+    free(p->paths_alloc);
+    free(p->scratch);
+}
+
+ward_child *
+ward_spawn(const char *file, char *const argv[], const ward_attr *a)
+{
+    struct plan p;
+    ward_child *c = NULL;
+    sigset_t all, old;
+    pid_t pid;
+    int pidfd = -1, rc;
+
+    if (argv == NULL || argv[0] == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (ward__init() == -1)
+        return NULL;
+    memset(&p, 0, sizeof(p));
+    for (int i = 0; i < 3; i++)
+        p.close_after[i] = p.parent_end[i] = -1;
+    p.ex.argv = argv;
+    p.ex.cwd = a != NULL ? a->cwd : NULL;
+    p.ex.flags = a != NULL ? a->flags : 0;
+    p.ex.umask = a != NULL ? a->umask : 0;
+    p.ex.set_umask = a != NULL && a->set_umask;
+
+    /* The handle comes first: once a child exists, nothing may fail. */
+    if ((c = ward__child_new(-1, -1, p.ex.flags)) == NULL)
+        goto fail;
+    if (build_env(&p, a) == -1 || build_paths(&p, file != NULL ? file : argv[0]) == -1 ||
+        build_fds(&p, a) == -1)
+        goto fail;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    if (p.ex.flags & WARD_RESET_SIGNALS)
+        sigemptyset(&p.ex.mask);
+    else
+        p.ex.mask = old;
+
+    pthread_rwlock_rdlock(&ward__gate);
+    ward__reap_orphans_unlocked();
+    rc = ward__be->spawn(&p.ex, &pid, &pidfd);
+    if (rc == 0) {
+        c->pid = pid;
+        c->pidfd = pidfd;
+        pthread_mutex_lock(&ward__lock);
+        ward__table_insert(c);
+        pthread_mutex_unlock(&ward__lock);
+    }
+    pthread_rwlock_unlock(&ward__gate);
+    WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
+    if (rc == -1)
+        goto fail;
+
+    for (int i = 0; i < 3; i++)
+        c->stdio[i] = p.parent_end[i];
+    plan_release(&p, 1);
+    return c;
+
+fail:
+    WARD__KEEP_ERRNO(plan_release(&p, 0); free(c));
+    return NULL;
+}

@@ -1,0 +1,404 @@
+/*
+ * table.c - the pid -> handle table, the locks, the choice of backend, and
+ * everything about fork(): the atfork handlers, ward_fork() and the
+ * prepare/parent/child calls for embedders that fork themselves.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct ward__backend *ward__be;
+pthread_mutex_t ward__lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_rwlock_t ward__gate = PTHREAD_RWLOCK_INITIALIZER;
+unsigned int ward__gen;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_errno;
+static pid_t owner_pid;            /* the process the table belongs to */
+static _Thread_local int prepared; /* ward_fork_prepare() holds the gate */
+
+/*
+ * Chained hash table keyed by pid; grows so chains stay short.  It starts
+ * in static storage, so inserting a child that exists can never fail: if
+ * growing fails, the chains only get longer.
+ */
+static ward_child *initial[64];
+static ward_child **buckets = initial;
+static size_t nbuckets = 64, count;
+static size_t norphans;
+
+static size_t
+slot(pid_t pid, size_t n)
+{
+    return ((uint32_t)pid * 2654435761u) & (n - 1);
+}
+
+static int
+grow(void)
+{
+    size_t n = nbuckets * 2;
+    ward_child **b = calloc(n, sizeof(*b));
+
+    if (b == NULL)
+        return -1;
+    for (size_t i = 0; i < nbuckets; i++) {
+        ward_child *c = buckets[i], *next;
+
+        for (; c != NULL; c = next) {
+            next = c->next;
+            c->next = b[slot(c->pid, n)];
+            b[slot(c->pid, n)] = c;
+        }
+    }
+    if (buckets != initial)
+        free(buckets);
+    buckets = b;
+    nbuckets = n;
+    return 0;
+}
+
+void
+ward__table_insert(ward_child *c)
+{
+    if (count >= nbuckets)
+        (void)grow();
+    c->next = buckets[slot(c->pid, nbuckets)];
+    buckets[slot(c->pid, nbuckets)] = c;
+    c->in_table = 1;
+    count++;
+}
+
+void
+ward__table_remove(ward_child *c)
+{
+    ward_child **pp;
+
+    if (!c->in_table)
+        return;
+    for (pp = &buckets[slot(c->pid, nbuckets)]; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    c->next = NULL;
+    c->in_table = 0;
+    count--;
+}
+
+ward_child *
+ward__table_find(pid_t pid)
+{
+    for (ward_child *c = buckets[slot(pid, nbuckets)]; c != NULL; c = c->next) {
+        if (c->pid == pid)
+            return c;
+    }
+    return NULL;
+}
+
+ward_child *
+ward__child_new(pid_t pid, int pidfd, unsigned int flags)
+{
+    ward_child *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->pid = pid;
+    c->pidfd = pidfd;
+    c->flags = flags;
+    c->gen = ward__gen;
+    c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
+    atomic_init(&c->state, WARD__RUNNING);
+    return c;
+}
+
+int
+ward__try_reap(ward_child *c)
+{
+    struct ward__usage usage;
+    int st, r;
+
+    if (atomic_load(&c->state) != WARD__RUNNING)
+        return 1;
+    memset(&usage, 0, sizeof(usage));
+    r = ward__be->reap(c, &st, &usage);
+    if (r == 0)
+        return 0;
+    if (r == 1) {
+        c->status = st;
+        c->usage = usage;
+        c->has_usage = 1;
+        atomic_store(&c->state, WARD__EXITED);
+    } else if (errno == ECHILD) {
+        /* Someone outside ward reaped it.  Recover the status if we can. */
+        if (ward__be->recover(c, &st) == 0) {
+            c->status = st;
+            atomic_store(&c->state, WARD__EXITED);
+        } else {
+            atomic_store(&c->state, WARD__LOST);
+        }
+    } else {
+        return -1;
+    }
+    ward__table_remove(c);
+    if (c->orphan) {
+        norphans--;
+        ward__be->forget(c);
+        free(c);
+    }
+    return 1;
+}
+
+/* Drop a handle whose child still runs: ward reaps it later. */
+void
+ward__adopt_orphan(ward_child *c)
+{
+    c->orphan = 1;
+    norphans++;
+    (void)ward__try_reap(c);
+}
+
+void
+ward__reap_orphans(void)
+{
+    if (norphans == 0)
+        return;
+    for (size_t i = 0; i < nbuckets && norphans > 0; i++) {
+        ward_child *c = buckets[i], *next;
+
+        for (; c != NULL; c = next) {
+            next = c->next;
+            if (c->orphan)
+                (void)ward__try_reap(c);
+        }
+    }
+}
+
+void
+ward__reap_orphans_unlocked(void)
+{
+    /* A racy peek is fine: a missed orphan is reaped by the next call. */
+    if (__atomic_load_n(&norphans, __ATOMIC_RELAXED) == 0)
+        return;
+    pthread_mutex_lock(&ward__lock);
+    ward__reap_orphans();
+    pthread_mutex_unlock(&ward__lock);
+}
+
+/* ---- fork ----------------------------------------------------------- */
+
+static void
+atfork_prepare(void)
+{
+    pthread_mutex_lock(&ward__lock);
+    if (ward__be != NULL && ward__be->atfork_prepare != NULL)
+        ward__be->atfork_prepare();
+}
+
+static void
+atfork_parent(void)
+{
+    if (ward__be != NULL && ward__be->atfork_parent != NULL)
+        ward__be->atfork_parent();
+    pthread_mutex_unlock(&ward__lock);
+}
+
+/*
+ * In the child, the parent's children are not ours: forget them all, close
+ * our copies of their descriptors, and start with fresh locks.  Handles the
+ * caller still holds become foreign (their generation no longer matches).
+ */
+static void
+reset_after_fork(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_rwlock_t g = PTHREAD_RWLOCK_INITIALIZER;
+
+    ward__gen++;
+    owner_pid = getpid();
+    prepared = 0;
+    for (size_t i = 0; i < nbuckets; i++) {
+        ward_child *c = buckets[i], *next;
+
+        for (; c != NULL; c = next) {
+            next = c->next;
+            c->next = NULL;
+            c->in_table = 0;
+            if (ward__be != NULL)
+                ward__be->forget(c);
+            if (c->orphan)
+                free(c);
+        }
+        buckets[i] = NULL;
+    }
+    count = 0;
+    norphans = 0;
+    if (ward__be != NULL && ward__be->atfork_child != NULL)
+        ward__be->atfork_child();
+    memcpy(&ward__lock, &m, sizeof(m));
+    memcpy(&ward__gate, &g, sizeof(g));
+}
+
+static void
+atfork_child(void)
+{
+    reset_after_fork();
+}
+
+static void
+choose_backend(void)
+{
+    static const struct ward__backend *const all[] = {
+#ifdef WARD_HAVE_LINUX_BACKEND
+        &ward__linux_backend,
+#endif
+        &ward__posix_backend,
+    };
+    const char *want = getenv("WARD_BACKEND");
+
+    init_errno = ENOSYS;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (want != NULL && want[0] != '\0' && strcmp(want, all[i]->name) != 0)
+            continue;
+        if (all[i]->init() == 0) {
+            ward__be = all[i];
+            break;
+        }
+        init_errno = errno;
+    }
+    owner_pid = getpid();
+    if (ward__be != NULL && pthread_atfork(atfork_prepare, atfork_parent,
+                                           atfork_child) != 0) {
+        ward__be = NULL;
+        init_errno = ENOMEM;
+    }
+}
+
+int
+ward__init(void)
+{
+    pthread_once(&init_once, choose_backend);
+    if (ward__be == NULL) {
+        errno = init_errno;
+        return -1;
+    }
+    return 0;
+}
+
+const char *
+ward_backend(void)
+{
+    return ward__init() == 0 ? ward__be->name : NULL;
+}
+
+const char *
+ward_version(void)
+{
+    return PACKAGE_VERSION;
+}
+
+int
+ward_fork_prepare(void)
+{
+    if (prepared) {
+        errno = EDEADLK;
+        return -1;
+    }
+    if (ward__init() == -1)
+        return -1;
+    pthread_rwlock_rdlock(&ward__gate);
+    prepared = 1;
+    return 0;
+}
+
+static void
+release_prepare(void)
+{
+    prepared = 0;
+    pthread_rwlock_unlock(&ward__gate);
+}
+
+ward_child *
+ward_fork_parent(pid_t pid, unsigned int flags)
+{
+    ward_child *c;
+    int pidfd = -1, err;
+
+    if (!prepared) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (pid <= 0) {
+        WARD__KEEP_ERRNO(release_prepare());
+        return NULL;
+    }
+    if ((flags & ~WARD_KILL_ON_FREE) != 0) {
+        err = EINVAL;
+        goto kill_child;
+    }
+    if ((c = ward__child_new(pid, -1, flags)) == NULL) {
+        err = errno;
+        goto kill_child;
+    }
+    pthread_mutex_lock(&ward__lock);
+    if (ward__be->adopt(pid, &pidfd) == -1) {
+        err = errno;
+        pthread_mutex_unlock(&ward__lock);
+        free(c);
+        goto kill_child;
+    }
+    c->pidfd = pidfd;
+    ward__table_insert(c);
+    pthread_mutex_unlock(&ward__lock);
+    release_prepare();
+    return c;
+
+kill_child:
+    /*
+     * The gate is still held, so no waiter that goes through ward can have
+     * reaped this child: the pid is still ours to kill and reap.
+     */
+    (void)kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        ;
+    release_prepare();
+    errno = err;
+    return NULL;
+}
+
+void
+ward_fork_child(void)
+{
+    /* Idempotent: the atfork handler has normally done this already. */
+    if (ward__be != NULL && owner_pid != getpid())
+        reset_after_fork();
+    prepared = 0;
+}
+
+pid_t
+ward_fork(ward_child **childp, unsigned int flags)
+{
+    ward_child *c;
+    pid_t pid;
+
+    if (childp == NULL || (flags & ~WARD_KILL_ON_FREE) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (ward_fork_prepare() == -1)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        ward_fork_child();
+        return 0;
+    }
+    if ((c = ward_fork_parent(pid, flags)) == NULL)
+        return -1;
+    *childp = c;
+    return pid;
+}

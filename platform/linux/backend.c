@@ -1,0 +1,236 @@
+/*
+ * platform/linux/backend.c - the pidfd backend.
+ *
+ * Children are made with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): the
+ * parent's address space is shared, not copied, until the child execs, so
+ * spawning costs the same from a 10 MiB or a 10 GiB parent; the pidfd comes
+ * from the same system call, so there is no moment in which the child is
+ * known only by a pid.  Reaping is waitid(P_PIDFD), which can never touch a
+ * stranger; signalling is pidfd_send_signal(), which cannot either.  A status
+ * that a thief reaped first is recovered from the pidfd with
+ * PIDFD_GET_INFO / PIDFD_INFO_EXIT where the kernel has it (6.15 and later).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* From <linux/pidfd.h> of Linux 6.15; older headers lack it. */
+struct ward_pidfd_info {
+    uint64_t mask;
+    uint64_t cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+};
+#define WARD_PIDFD_INFO_EXIT (1ull << 3)
+#define WARD_PIDFD_GET_INFO _IOWR(0xFF, 11, struct ward_pidfd_info)
+
+/*
+ * The child's stack.  The parent thread is suspended until the child execs
+ * or exits (CLONE_VFORK), so the stack is needed only that long.
+ */
+#define CHILD_STACK_SIZE (64 * 1024)
+
+static int no_pidfd_info; /* WARD_NO_PIDFD_INFO: act as a pre-6.15 kernel */
+
+static int
+sys_pidfd_open(pid_t pid, unsigned int flags)
+{
+    return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+static int
+sys_pidfd_send_signal(int pidfd, int sig)
+{
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* waitid() with the rusage argument the system call has and libc hides. */
+static int
+sys_waitid(idtype_t idtype, id_t id, siginfo_t *si, int options,
+           struct rusage *ru)
+{
+    return (int)syscall(SYS_waitid, idtype, id, si, options, ru);
+}
+
+static int
+linux_init(void)
+{
+    const char *e = getenv("WARD_NO_PIDFD_INFO");
+    siginfo_t si;
+    int fd, r, err;
+
+    no_pidfd_info = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+    /*
+     * Probe what the backend needs: pidfd_open (5.3), waitid(P_PIDFD) (5.4),
+     * pidfd_send_signal (5.1).  ENOSYS, or EPERM from a seccomp filter, or
+     * EINVAL for an unknown id type, all mean "use the posix backend".
+     */
+    if ((fd = sys_pidfd_open(getpid(), 0)) == -1)
+        return -1;
+    memset(&si, 0, sizeof(si));
+    r = waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
+    err = errno;
+    if (r == 0 || err != ECHILD) {
+        close(fd);
+        errno = ENOSYS;
+        return -1;
+    }
+    r = sys_pidfd_send_signal(fd, 0);
+    err = errno;
+    close(fd);
+    if (r == -1) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+child_main(void *arg)
+{
+    ward__exec_child(arg);
+}
+
+static int
+linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
+{
+    void *stack;
+    int pidfd = -1, err;
+    pid_t pid;
+
+    stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED)
+        return -1;
+    ex->err = 0;
+    pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, ex, &pidfd);
+    err = errno;
+    munmap(stack, CHILD_STACK_SIZE);
+    if (pid == -1) {
+        errno = err;
+        return -1;
+    }
+    if (ex->err != 0) {
+        /* The child failed before exec and has exited: reap it now. */
+        siginfo_t si;
+
+        while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
+            ;
+        close(pidfd);
+        errno = ex->err;
+        return -1;
+    }
+    *pidp = pid;
+    *pidfdp = pidfd;
+    return 0;
+}
+
+static int
+linux_adopt(pid_t pid, int *pidfdp)
+{
+    int fd = sys_pidfd_open(pid, 0);
+
+    if (fd == -1)
+        return -1;
+    *pidfdp = fd;
+    return 0;
+}
+
+static int
+linux_reap(ward_child *c, int *status, struct ward__usage *usage)
+{
+    struct rusage ru;
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    if (sys_waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG, &ru) == -1)
+        return -1;
+    if (si.si_pid == 0)
+        return 0;
+    *status = ward__status_from_siginfo(&si);
+    ward__usage_from_rusage(usage, &ru);
+    return 1;
+}
+
+static int
+linux_recover(ward_child *c, int *status)
+{
+    struct ward_pidfd_info info;
+
+    if (!no_pidfd_info) {
+        memset(&info, 0, sizeof(info));
+        info.mask = WARD_PIDFD_INFO_EXIT;
+        if (ioctl(c->pidfd, WARD_PIDFD_GET_INFO, &info) == 0 &&
+            (info.mask & WARD_PIDFD_INFO_EXIT)) {
+            *status = info.exit_code;
+            return 0;
+        }
+    }
+    errno = ENODATA;
+    return -1;
+}
+
+static int
+linux_block(ward_child *c, const struct timespec *deadline)
+{
+    struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
+    struct timespec left, now;
+    int r;
+
+    if (deadline != NULL) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left.tv_sec = deadline->tv_sec - now.tv_sec;
+        left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += 1000000000L;
+        }
+        if (left.tv_sec < 0)
+            left.tv_sec = left.tv_nsec = 0;
+    }
+    r = ppoll(&pfd, 1, deadline != NULL ? &left : NULL, NULL);
+    if (r == -1)
+        return -1;
+    if (r == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+linux_signal(ward_child *c, int sig)
+{
+    return sys_pidfd_send_signal(c->pidfd, sig);
+}
+
+static void
+linux_forget(ward_child *c)
+{
+    if (c->pidfd != -1)
+        close(c->pidfd);
+    c->pidfd = -1;
+}
+
+const struct ward__backend ward__linux_backend = {
+    .name = "linux",
+    .init = linux_init,
+    .spawn = linux_spawn,
+    .adopt = linux_adopt,
+    .reap = linux_reap,
+    .recover = linux_recover,
+    .block = linux_block,
+    .signal = linux_signal,
+    .forget = linux_forget,
+};

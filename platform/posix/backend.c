@@ -1,0 +1,350 @@
+/*
+ * platform/posix/backend.c - the portable backend: vfork(), waitpid(pid),
+ * kill() under the table lock, and a SIGCHLD self-pipe for timed waits.
+ *
+ * It never waits for "any child".  Without a process descriptor a pid is all
+ * there is, so its safety rests on the table lock: ward reaps a child only
+ * under that lock, and signals it only under that lock while it is
+ * unreaped, so the pid cannot have been recycled.  A thief that does not go
+ * through ward (or libward-guard) can break that, and a stolen status cannot
+ * be recovered here: waits then fail with ECHILD.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/*
+ * Timed waits sleep on the self-pipe.  Only one thread (the leader) polls
+ * and drains it; the others sleep on a condition variable and are woken,
+ * through a generation count, whenever the leader saw a SIGCHLD or left.
+ */
+static pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pc;
+static int pc_ready;
+static int leader;
+static unsigned long generation;
+static int pipe_r = -1;
+static _Atomic int pipe_w = -1;
+/* 0 not tried, 1 installed, 2 installed but no pipe yet, -1 unavailable */
+static int handler_state;
+static struct sigaction chained;
+
+static void
+on_sigchld(int sig, siginfo_t *si, void *ctx)
+{
+    int e = errno, fd = atomic_load(&pipe_w);
+
+    if (fd >= 0)
+        (void)write(fd, "", 1);
+    errno = e;
+    if (chained.sa_flags & SA_SIGINFO) {
+        if (chained.sa_sigaction != NULL)
+            chained.sa_sigaction(sig, si, ctx);
+    } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
+        chained.sa_handler(sig);
+    }
+}
+
+static int
+set_flags(int fd)
+{
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+
+    if (fl == -1 || fdfl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == -1)
+        return -1;
+    return 0;
+}
+
+/*
+ * Install the SIGCHLD handler, in front of any handler already there.  If
+ * SIGCHLD is ignored the kernel reaps every child by itself and no status
+ * survives; ward leaves that choice alone and falls back to short sleeps.
+ * Under pm.
+ */
+static int
+make_pipe(void)
+{
+    int p[2];
+
+    if (pipe(p) == -1)
+        return -1;
+    if (set_flags(p[0]) == -1 || set_flags(p[1]) == -1) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    pipe_r = p[0];
+    atomic_store(&pipe_w, p[1]);
+    return 0;
+}
+
+static void
+ensure_handler(void)
+{
+    struct sigaction sa, old;
+
+    if (handler_state == 2)
+        handler_state = make_pipe() == 0 ? 1 : -1;
+    if (handler_state != 0)
+        return;
+    handler_state = -1;
+    if (sigaction(SIGCHLD, NULL, &old) == -1 || old.sa_handler == SIG_IGN ||
+        (old.sa_flags & SA_NOCLDWAIT))
+        return;
+    if (make_pipe() == -1)
+        return;
+    chained = old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigchld;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) == -1)
+        return;
+    handler_state = 1;
+}
+
+static void
+init_cond(void)
+{
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pc, &ca);
+    pthread_condattr_destroy(&ca);
+    pc_ready = 1;
+}
+
+static int
+posix_init(void)
+{
+    pthread_mutex_lock(&pm);
+    if (!pc_ready)
+        init_cond();
+    pthread_mutex_unlock(&pm);
+    return 0;
+}
+
+static int
+posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
+{
+    pid_t pid;
+
+    ex->err = 0;
+    pid = vfork();
+    if (pid == 0)
+        ward__exec_child(ex);
+    if (pid == -1)
+        return -1;
+    if (ex->err != 0) {
+        int err = ex->err;
+
+        while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+            ;
+        errno = err;
+        return -1;
+    }
+    *pidp = pid;
+    *pidfdp = -1;
+    return 0;
+}
+
+static int
+posix_adopt(pid_t pid, int *pidfdp)
+{
+    *pidfdp = -1;
+    return 0;
+}
+
+static int
+posix_reap(ward_child *c, int *status, struct ward__usage *usage)
+{
+    pid_t r;
+    int st;
+#ifdef HAVE_WAIT4
+    struct rusage ru;
+
+    r = wait4(c->pid, &st, WNOHANG, &ru);
+    if (r > 0)
+        ward__usage_from_rusage(usage, &ru);
+#else
+    r = waitpid(c->pid, &st, WNOHANG);
+#endif
+    if (r <= 0)
+        return (int)r;
+    *status = st;
+    return 1;
+}
+
+static int
+posix_recover(ward_child *c, int *status)
+{
+    errno = ENODATA;
+    return -1;
+}
+
+/* Has c ended (or vanished)?  Looks without reaping. */
+static int
+ended(ward_child *c)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+        return errno != EINTR;
+    return si.si_pid != 0;
+}
+
+static int
+timed_block(ward_child *c, const struct timespec *deadline)
+{
+    unsigned long g;
+    int r = 0;
+
+    pthread_mutex_lock(&pm);
+    ensure_handler();
+    g = generation;
+    pthread_mutex_unlock(&pm);
+    if (handler_state != 1) {
+        /* No SIGCHLD to wake us: sleep in short steps until the deadline. */
+        int ms = ward__ms_until(deadline);
+
+        if (ended(c))
+            return 0;
+        if (ms == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        return poll(NULL, 0, ms > 10 ? 10 : ms) == -1 ? -1 : 0;
+    }
+    if (ended(c))
+        return 0;
+
+    pthread_mutex_lock(&pm);
+    if (generation != g) {
+        pthread_mutex_unlock(&pm);
+        return 0;
+    }
+    if (!leader) {
+        struct pollfd pfd = { .fd = pipe_r, .events = POLLIN };
+        char buf[64];
+        int err = 0;
+
+        leader = 1;
+        pthread_mutex_unlock(&pm);
+        r = poll(&pfd, 1, ward__ms_until(deadline));
+        if (r == -1)
+            err = errno;
+        else if (r == 0)
+            err = ETIMEDOUT;
+        while (read(pipe_r, buf, sizeof(buf)) > 0)
+            ;
+        pthread_mutex_lock(&pm);
+        leader = 0;
+        generation++;
+        pthread_cond_broadcast(&pc);
+        pthread_mutex_unlock(&pm);
+        if (err != 0) {
+            errno = err;
+            return -1;
+        }
+        return 0;
+    }
+    while (generation == g && leader && r == 0) {
+        if (deadline != NULL)
+            r = pthread_cond_timedwait(&pc, &pm, deadline);
+        else
+            r = pthread_cond_wait(&pc, &pm);
+    }
+    pthread_mutex_unlock(&pm);
+    if (r == ETIMEDOUT) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+posix_block(ward_child *c, const struct timespec *deadline)
+{
+    siginfo_t si;
+
+    if (deadline != NULL)
+        return timed_block(c, deadline);
+    /*
+     * No deadline: the kernel itself sleeps until this child has ended,
+     * without reaping it (WNOWAIT), so any number of threads may wait here.
+     */
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
+        errno != ECHILD)
+        return -1;
+    return 0;
+}
+
+static int
+posix_signal(ward_child *c, int sig)
+{
+    return kill(c->pid, sig);
+}
+
+static void
+posix_forget(ward_child *c)
+{
+}
+
+static void
+posix_atfork_prepare(void)
+{
+    pthread_mutex_lock(&pm);
+}
+
+static void
+posix_atfork_parent(void)
+{
+    pthread_mutex_unlock(&pm);
+}
+
+static void
+posix_atfork_child(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    int w = atomic_exchange(&pipe_w, -1);
+
+    /*
+     * The handler stays installed and does nothing until the first timed
+     * wait in this process makes a new pipe.
+     */
+    if (pipe_r != -1)
+        close(pipe_r);
+    if (w != -1)
+        close(w);
+    pipe_r = -1;
+    if (handler_state == 1)
+        handler_state = 2;
+    leader = 0;
+    memcpy(&pm, &m, sizeof(m));
+    init_cond();
+}
+
+const struct ward__backend ward__posix_backend = {
+    .name = "posix",
+    .init = posix_init,
+    .spawn = posix_spawn_child,
+    .adopt = posix_adopt,
+    .reap = posix_reap,
+    .recover = posix_recover,
+    .block = posix_block,
+    .signal = posix_signal,
+    .forget = posix_forget,
+    .atfork_child = posix_atfork_child,
+    .atfork_prepare = posix_atfork_prepare,
+    .atfork_parent = posix_atfork_parent,
+};

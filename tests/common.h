@@ -1,0 +1,605 @@
+/*
+ * common.h - what every test file of the suite shares.
+ *
+ * Include it first: it defines _GNU_SOURCE before any system header.
+ *
+ * The fixture.  Every suite is declared with WT_SUITE(name), which runs
+ * wt_init() before and wt_fini() after each test (Criterion runs every test
+ * in a process of its own).  wt_init() makes one warm-up spawn, so that the
+ * descriptors ward creates once per process (epoll, self-pipe...) exist
+ * before the count, then counts the open descriptors.  wt_fini() checks that
+ * the test left no more descriptors open than it found and no child process
+ * (running or zombie) behind.  Criterion 2.4 ignores assertions made in a
+ * .fini hook, so on a leak wt_fini() logs what it found, kills and reaps the
+ * leftovers and aborts: the runner then reports "The test ... crashed during
+ * its setup or teardown" and exits non-zero.
+ *
+ * The helper program (tests/helper.c) is found through the HELPER
+ * environment variable, set by the Makefile, or next to the test binary
+ * (also one level up, for libtool's .libs directory).
+ *
+ * Assertions are only made in the test's own thread: threads count their
+ * failures in a wt_errors structure that the test thread checks after
+ * joining them.
+ */
+#ifndef WARD_TESTS_COMMON_H
+#define WARD_TESTS_COMMON_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ward.h"
+
+#define WT_FN static __attribute__((unused))
+
+#ifndef __WALL
+#define __WALL 0
+#endif
+
+/* Seconds a test may run before Criterion calls it hung. */
+#define WT_TIMEOUT 30
+
+#define WT_MAXARGS 64
+
+/* ---- The helper program ------------------------------------------------- */
+
+static char wt_helper_path[PATH_MAX];
+static char wt_helper_dirname[PATH_MAX];
+
+WT_FN int wt_try_helper(const char *path)
+{
+    char real[PATH_MAX];
+
+    if (path == NULL || *path == '\0' || access(path, X_OK) < 0)
+        return 0;
+    if (realpath(path, real) == NULL)
+        return 0;
+    snprintf(wt_helper_path, sizeof wt_helper_path, "%s", real);
+    snprintf(wt_helper_dirname, sizeof wt_helper_dirname, "%s", real);
+    char *slash = strrchr(wt_helper_dirname, '/');
+    if (slash == wt_helper_dirname)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    return 1;
+}
+
+/* The absolute path of the helper program; fails the test if there is none. */
+WT_FN const char *wt_helper(void)
+{
+    char exe[PATH_MAX], cand[PATH_MAX + 32];
+    ssize_t n;
+
+    if (wt_helper_path[0] != '\0')
+        return wt_helper_path;
+    if (wt_try_helper(getenv("HELPER")))
+        return wt_helper_path;
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            snprintf(cand, sizeof cand, "%s/helper", exe);
+            if (wt_try_helper(cand))
+                return wt_helper_path;
+            snprintf(cand, sizeof cand, "%s/../helper", exe);
+            if (wt_try_helper(cand))
+                return wt_helper_path;
+        }
+    }
+    if (wt_try_helper("tests/helper") || wt_try_helper("./helper"))
+        return wt_helper_path;
+    cr_assert_fail("helper program not found: set HELPER to its path");
+    return NULL;
+}
+
+/* The directory that holds the helper (for PATH searches). */
+WT_FN const char *wt_helper_dir(void)
+{
+    wt_helper();
+    return wt_helper_dirname;
+}
+
+/* ---- Descriptors and children ----------------------------------------- */
+
+/* Open descriptors of this process (not counting the one used to count). */
+WT_FN int wt_count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL) {
+        int max = (int)sysconf(_SC_OPEN_MAX);
+        if (max < 0 || max > 65536)
+            max = 65536;
+        for (int fd = 0; fd < max; fd++)
+            if (fcntl(fd, F_GETFD) >= 0)
+                n++;
+        return n;
+    }
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1;
+}
+
+/* A space-separated list of the open descriptors, for messages. */
+WT_FN void wt_list_fds(char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (int fd = 0; fd < 1024 && len + 16 < cap; fd++) {
+        char link[64], target[256];
+        ssize_t n;
+
+        if (fcntl(fd, F_GETFD) < 0)
+            continue;
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        len += (size_t)snprintf(buf + len, cap - len, " %d(%s)", fd, target);
+        if (len >= cap)
+            break;
+    }
+}
+
+/* 1 if this process has no child at all (running or zombie). */
+WT_FN int wt_no_children(void)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0)
+        return errno == ECHILD;
+    return 0;
+}
+
+/* 1 if pid is no longer our child: reaped (by anyone), not a zombie. */
+WT_FN int wt_reaped(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0)
+        return errno == ECHILD;
+    return 0;
+}
+
+/*
+ * Block until child pid has ended, without reaping it.  Returns 0 when it is
+ * a zombie, -1 with ECHILD if someone has reaped it already.
+ */
+WT_FN int wt_wait_ended(pid_t pid)
+{
+    siginfo_t si;
+    int r;
+
+    do {
+        memset(&si, 0, sizeof si);
+        r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | __WALL);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+/* 1 if pid names no process at all any more (not even a zombie). */
+WT_FN int wt_gone(pid_t pid)
+{
+    return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * Kill and reap every child of this process, whoever made it.  Returns how
+ * many there were.  Used only to clean up after a failed test.
+ */
+WT_FN int wt_kill_children(void)
+{
+    int found = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+
+    if (d != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            char path[64], line[256];
+            FILE *f;
+
+            if (e->d_name[0] < '0' || e->d_name[0] > '9')
+                continue;
+            snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
+            f = fopen(path, "re");
+            if (f == NULL)
+                continue;
+            while (fgets(line, sizeof line, f) != NULL) {
+                if (strncmp(line, "PPid:", 5) == 0) {
+                    if (atol(line + 5) == (long)getpid()) {
+                        kill((pid_t)atol(e->d_name), SIGKILL);
+                        found++;
+                    }
+                    break;
+                }
+            }
+            fclose(f);
+        }
+        closedir(d);
+    }
+    /* Reap them all; give up after about five seconds. */
+    for (int tries = 0; tries < 5000;) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG | __WALL);
+
+        if (p > 0) {
+            if (d == NULL)
+                found++;
+            continue;
+        }
+        if (p < 0 && errno == EINTR)
+            continue;
+        if (p < 0)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        tries++;
+    }
+    return found;
+}
+
+/* ---- Small utilities ---------------------------------------------------- */
+
+/* An absolute CLOCK_MONOTONIC time ms milliseconds from now. */
+WT_FN struct timespec wt_deadline_ms(long ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* Milliseconds of CLOCK_MONOTONIC since an arbitrary origin. */
+WT_FN double wt_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+WT_FN void wt_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Read fd until end of file into buf (NUL-terminated); returns the length. */
+WT_FN size_t wt_read_all(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == cap - 1)
+            break;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/* Read one line (without its newline) from fd, a byte at a time. */
+WT_FN int wt_read_line(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    while (len + 1 < cap) {
+        char c;
+        ssize_t n = read(fd, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (c == '\n') {
+            buf[len] = '\0';
+            return 0;
+        }
+        buf[len++] = c;
+    }
+    buf[len] = '\0';
+    return -1;
+}
+
+WT_FN void wt_write_all(int fd, const char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        cr_assert_gt(w, 0, "write: %s", strerror(errno));
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* 1 on the posix backend (no pidfd). */
+WT_FN int wt_posix_backend(void)
+{
+    const char *b = ward_backend();
+
+    return b != NULL && strcmp(b, "posix") == 0;
+}
+
+/* ---- Spawning the helper ------------------------------------------------ */
+
+/*
+ * Spawn the helper with the given operations (a NULL-terminated list of
+ * strings) and attributes (NULL for defaults).  Returns the handle or NULL
+ * with errno set, exactly as ward_spawn().
+ */
+WT_FN ward_child *wt_spawnv(const ward_attr *attr, const char *const *ops)
+{
+    char *argv[WT_MAXARGS + 2];
+    int n = 0;
+
+    argv[n++] = (char *)wt_helper();
+    while (ops != NULL && *ops != NULL && n < WT_MAXARGS + 1)
+        argv[n++] = (char *)*ops++;
+    argv[n] = NULL;
+    return ward_spawn(NULL, argv, attr);
+}
+
+#define wt_spawn(attr, ...)                                                  \
+    wt_spawnv((attr), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Spawn and fail the test if the spawn fails. */
+#define wt_spawn_ok(attr, ...)                                               \
+    ({                                                                       \
+        ward_child *wt_c_ = wt_spawn((attr), __VA_ARGS__);                   \
+        cr_assert_not_null(wt_c_, "ward_spawn: %s", strerror(errno));        \
+        wt_c_;                                                               \
+    })
+
+/* Wait for c, fail the test on error, return the status. */
+WT_FN int wt_wait_ok(ward_child *c)
+{
+    int st = -12345, r;
+
+    r = ward_wait(c, &st);
+    cr_assert_eq(r, 0, "ward_wait: %s", strerror(errno));
+    return st;
+}
+
+/* Wait for c, check that it exited with code, and free it. */
+WT_FN void wt_reap_exit(ward_child *c, int code)
+{
+    int st = wt_wait_ok(c);
+
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == code,
+              "expected exit %d, got status 0x%x", code, st);
+    ward_free(c);
+}
+
+/* Kill c with SIGKILL, wait for it and free it. */
+WT_FN void wt_kill_reap(ward_child *c)
+{
+    int st;
+
+    ward_kill(c, SIGKILL);
+    st = wt_wait_ok(c);
+    cr_assert(WIFSIGNALED(st) || WIFEXITED(st), "odd status 0x%x", st);
+    ward_free(c);
+}
+
+/*
+ * Run the helper with stdout on a pipe (set on attr, or on a fresh attribute
+ * object if attr is NULL), collect its output until end of file, wait for it
+ * and free it.  Returns the wait status.
+ */
+WT_FN int wt_capturev(ward_attr *attr, char *out, size_t cap,
+                      const char *const *ops)
+{
+    ward_attr *own = NULL;
+    ward_child *c;
+    int fd, st;
+
+    if (attr == NULL)
+        attr = own = ward_attr_new();
+    cr_assert_not_null(attr);
+    cr_assert_eq(ward_attr_setstdio(attr, 1, WARD_STDIO_PIPE, -1), 0);
+    c = wt_spawnv(attr, ops);
+    cr_assert_not_null(c, "ward_spawn: %s", strerror(errno));
+    fd = ward_stdio(c, 1);
+    cr_assert_geq(fd, 0, "ward_stdio: %s", strerror(errno));
+    wt_read_all(fd, out, cap);
+    st = wt_wait_ok(c);
+    ward_free(c);
+    ward_attr_free(own);
+    return st;
+}
+
+#define wt_capture(attr, out, cap, ...)                                      \
+    wt_capturev((attr), (out), (cap), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Like wt_capture, and fail the test unless the helper exited 0. */
+#define wt_capture_ok(attr, out, cap, ...)                                   \
+    do {                                                                     \
+        int wt_st_ = wt_capture((attr), (out), (cap), __VA_ARGS__);          \
+        cr_assert(WIFEXITED(wt_st_) && WEXITSTATUS(wt_st_) == 0,             \
+                  "helper failed: status 0x%x, output: %s", wt_st_, (out));  \
+    } while (0)
+
+/* Spawn fails with err, leaving no child and no descriptor behind. */
+#define wt_assert_spawn_fails(err, file, argv, attr)                         \
+    do {                                                                     \
+        int wt_fds_ = wt_count_fds();                                        \
+        errno = 0;                                                           \
+        ward_child *wt_c_ = ward_spawn((file), (argv), (attr));              \
+        int wt_e_ = errno;                                                   \
+        cr_assert_null(wt_c_, "ward_spawn succeeded, expected %s",           \
+                       strerror(err));                                       \
+        cr_assert_eq(wt_e_, (err), "ward_spawn: errno %d (%s), expected %d (%s)", \
+                     wt_e_, strerror(wt_e_), (err), strerror(err));          \
+        cr_assert_eq(wt_count_fds(), wt_fds_,                                \
+                     "failed spawn left descriptors: %d before, %d after",   \
+                     wt_fds_, wt_count_fds());                               \
+        cr_assert(wt_no_children(), "failed spawn left a child process");    \
+    } while (0)
+
+/* Assert that call returned -1 with errno err. */
+#define wt_assert_err(call, err)                                             \
+    do {                                                                     \
+        errno = 0;                                                           \
+        long wt_r_ = (long)(call);                                           \
+        int wt_e_ = errno;                                                   \
+        cr_assert_eq(wt_r_, -1L, "%s returned %ld, expected -1/%s", #call,   \
+                     wt_r_, strerror(err));                                  \
+        cr_assert_eq(wt_e_, (err), "%s: errno %d (%s), expected %d (%s)",    \
+                     #call, wt_e_, strerror(wt_e_), (err), strerror(err));   \
+    } while (0)
+
+/* Assert that call returned NULL with errno err. */
+#define wt_assert_null_err(call, err)                                        \
+    do {                                                                     \
+        errno = 0;                                                           \
+        const void *wt_p_ = (const void *)(call);                            \
+        int wt_e_ = errno;                                                   \
+        cr_assert_null(wt_p_, "%s returned non-NULL, expected NULL/%s",      \
+                       #call, strerror(err));                                \
+        cr_assert_eq(wt_e_, (err), "%s: errno %d (%s), expected %d (%s)",    \
+                     #call, wt_e_, strerror(wt_e_), (err), strerror(err));   \
+    } while (0)
+
+/* ---- Own (non-private) children ----------------------------------------- */
+
+/* A plain fork() child that sleeps ms and exits with code. */
+WT_FN pid_t wt_own_child(int code, long ms)
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        _exit(code);
+    }
+    return pid;
+}
+
+/* ---- Errors collected in threads ---------------------------------------- */
+
+struct wt_errors {
+    atomic_int count;
+    pthread_mutex_t lock;
+    char first[512];
+};
+
+#define WT_ERRORS_INIT {0, PTHREAD_MUTEX_INITIALIZER, ""}
+
+WT_FN __attribute__((format(printf, 2, 3))) void
+wt_error(struct wt_errors *e, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (atomic_fetch_add(&e->count, 1) == 0) {
+        pthread_mutex_lock(&e->lock);
+        va_start(ap, fmt);
+        vsnprintf(e->first, sizeof e->first, fmt, ap);
+        va_end(ap);
+        pthread_mutex_unlock(&e->lock);
+    }
+}
+
+#define wt_assert_no_errors(e)                                               \
+    cr_assert_eq(atomic_load(&(e)->count), 0, "%d error(s) in threads; first: %s", \
+                 atomic_load(&(e)->count), (e)->first)
+
+/* ---- The fixture -------------------------------------------------------- */
+
+static int wt_fds_at_start = -1;
+
+WT_FN void wt_init(void)
+{
+    const char *argv[] = {NULL, "0", NULL};
+    ward_child *c;
+    int st;
+
+    argv[0] = wt_helper();
+    c = ward_spawn(NULL, (char *const *)argv, NULL);
+    cr_assert_not_null(c, "warm-up spawn failed: %s", strerror(errno));
+    cr_assert_eq(ward_wait(c, &st), 0, "warm-up wait: %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "warm-up status 0x%x", st);
+    ward_free(c);
+    wt_fds_at_start = wt_count_fds();
+}
+
+WT_FN void wt_fini(void)
+{
+    int fds = wt_count_fds(), kids = 0, leaked = 0;
+    char list[2048];
+
+    if (wt_fds_at_start >= 0 && fds > wt_fds_at_start) {
+        wt_list_fds(list, sizeof list);
+        cr_log_error("LEAK: %d descriptors open at the end of the test, %d at "
+                     "its start; open now:%s",
+                     fds, wt_fds_at_start, list);
+        leaked = 1;
+    }
+    if (!wt_no_children()) {
+        kids = wt_kill_children();
+        cr_log_error("LEAK: the test left %d child process(es) behind "
+                     "(running or zombie)",
+                     kids > 0 ? kids : 1);
+        leaked = 1;
+    }
+    if (leaked) {
+        struct rlimit rl = {0, 0};
+
+        /* Criterion ignores assertions in .fini; a crash it does report. */
+        setrlimit(RLIMIT_CORE, &rl);
+        fflush(NULL);
+        abort();
+    }
+}
+
+#define WT_SUITE(name)                                                       \
+    TestSuite(name, .init = wt_init, .fini = wt_fini, .timeout = WT_TIMEOUT)
+
+#endif
