@@ -47,6 +47,12 @@ typedef struct ward_attr ward_attr;
 #define WARD_KILL_ON_FREE  0x08u /* ward_free() kills a running child */
 #define WARD_INHERIT_FDS   0x10u /* keep inheritable descriptors open */
 
+/*
+ * Called from ward_dispatch() once the child has ended: status is its wait
+ * status, or -1 if it was reaped outside ward and could not be recovered.
+ */
+typedef void (*ward_exit_fn)(ward_child *child, int status, void *data);
+
 /* Modes for ward_attr_setstdio(). */
 #define WARD_STDIO_INHERIT 0 /* the parent's descriptor of the same number */
 #define WARD_STDIO_NULL    1 /* /dev/null */
@@ -88,6 +94,11 @@ WARD_EXPORT int ward_killpg(ward_child *child, int sig);
 WARD_EXPORT int ward_terminate(ward_child *child, int grace_ms, int *status);
 
 WARD_EXPORT void ward_free(ward_child *child);
+
+WARD_EXPORT int ward_setcallback(ward_child *child, ward_exit_fn fn,
+                                 void *data);
+WARD_EXPORT int ward_events_fd(void);
+WARD_EXPORT int ward_dispatch(void);
 
 WARD_EXPORT pid_t ward_waitpid(pid_t pid, int *status, int options);
 WARD_EXPORT int ward_waitid(idtype_t idtype, id_t id, siginfo_t *info,
