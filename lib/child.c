@@ -298,6 +298,7 @@ ward_free(ward_child *c)
         (void)wait_uninterrupted(c, NULL, NULL);
     }
     pthread_mutex_lock(&ward__lock);
+    ward__unpend(c);
     if (atomic_load(&c->state) == WARD__RUNNING) {
         /* Reaped and freed later by ward, never left a zombie. */
         ward__adopt_orphan(c);

@@ -54,8 +54,13 @@ struct ward_child {
     unsigned char orphan;    /* freed by its owner while running */
     unsigned char in_table;  /* linked in the pid table */
     unsigned char has_usage; /* usage below is valid */
+    unsigned char watched;   /* registered with the backend's events set */
+    unsigned char pending;   /* linked in the list of callbacks to run */
     int stdio[3];            /* parent ends of WARD_STDIO_PIPE, or -1 */
     struct ward_child *next; /* pid table chain */
+    struct ward_child *pnext; /* pending callbacks list */
+    ward_exit_fn cb;
+    void *cb_data;
     struct ward__usage usage;
 };
 
@@ -120,6 +125,16 @@ struct ward__backend {
     int (*signal)(ward_child *c, int sig);
     /* Release what the backend holds for c (its descriptor). */
     void (*forget)(ward_child *c);
+    /*
+     * The events descriptor: open it (once; later calls return the same
+     * descriptor), watch or unwatch a child in it (under ward__lock), and
+     * collect the pids of children that may have ended, without blocking.
+     * events_drain sets *scan_all when it cannot name them (posix).
+     */
+    int (*events_open)(void);
+    int (*watch)(ward_child *c);
+    void (*unwatch)(ward_child *c);
+    int (*events_drain)(pid_t *pids, int max, int *scan_all);
     /* In the child of a fork: drop inherited descriptors and state. */
     void (*atfork_child)(void);
     void (*atfork_prepare)(void);
@@ -144,6 +159,11 @@ ward_child *ward__table_find(pid_t pid);
 void ward__reap_orphans(void);
 /* The same, taking ward__lock itself; cheap when there are none. */
 void ward__reap_orphans_unlocked(void);
+/* Cancel c's queued callback.  Under ward__lock. */
+void ward__unpend(ward_child *c);
+/* After inserting c: watch it if the events descriptor is in use. */
+void ward__watch_new(ward_child *c);
+
 /* Mark c dropped by its owner; ward reaps and frees it.  Under ward__lock. */
 void ward__adopt_orphan(ward_child *c);
 /*

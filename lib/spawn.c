@@ -448,6 +448,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         c->pidfd = pidfd;
         pthread_mutex_lock(&ward__lock);
         ward__table_insert(c);
+        ward__watch_new(c);
         pthread_mutex_unlock(&ward__lock);
     }
     pthread_rwlock_unlock(&ward__gate);

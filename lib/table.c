@@ -32,6 +32,11 @@ static ward_child **buckets = initial;
 static size_t nbuckets = 64, count;
 static size_t norphans;
 
+/* Handles whose callback is due, in the order their children ended. */
+static ward_child *pending_head, **pending_tail = &pending_head;
+static int events_on;    /* the events descriptor is in use */
+static int watch_failed; /* some child could not be watched: scan them all */
+
 static size_t
 slot(pid_t pid, size_t n)
 {
@@ -146,6 +151,14 @@ ward__try_reap(ward_child *c)
         return -1;
     }
     ward__table_remove(c);
+    if (c->watched)
+        ward__be->unwatch(c);
+    if (c->cb != NULL && !c->pending) {
+        c->pending = 1;
+        c->pnext = NULL;
+        *pending_tail = c;
+        pending_tail = &c->pnext;
+    }
     if (c->orphan) {
         norphans--;
         ward__be->forget(c);
@@ -190,6 +203,150 @@ ward__reap_orphans_unlocked(void)
     pthread_mutex_unlock(&ward__lock);
 }
 
+/* ---- events ------------------------------------------------------- */
+
+void
+ward__watch_new(ward_child *c)
+{
+    if (events_on && ward__be->watch(c) == -1)
+        watch_failed = 1;
+}
+
+static void
+unpend(ward_child *c)
+{
+    ward_child **pp;
+
+    if (!c->pending)
+        return;
+    for (pp = &pending_head; *pp != NULL; pp = &(*pp)->pnext) {
+        if (*pp == c) {
+            *pp = c->pnext;
+            if (pending_tail == &c->pnext)
+                pending_tail = pp;
+            break;
+        }
+    }
+    c->pending = 0;
+    c->pnext = NULL;
+}
+
+/* Cancel what the owner of c still had queued.  Under ward__lock. */
+void
+ward__unpend(ward_child *c)
+{
+    unpend(c);
+    c->cb = NULL;
+}
+
+int
+ward_setcallback(ward_child *c, ward_exit_fn fn, void *data)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (c->gen != ward__gen) {
+        errno = ECHILD;
+        return -1;
+    }
+    pthread_mutex_lock(&ward__lock);
+    c->cb = fn;
+    c->cb_data = data;
+    if (fn == NULL) {
+        unpend(c);
+    } else if (atomic_load(&c->state) != WARD__RUNNING && !c->pending) {
+        c->pending = 1;
+        c->pnext = NULL;
+        *pending_tail = c;
+        pending_tail = &c->pnext;
+    }
+    pthread_mutex_unlock(&ward__lock);
+    return 0;
+}
+
+int
+ward_events_fd(void)
+{
+    int fd;
+
+    if (ward__init() == -1)
+        return -1;
+    pthread_mutex_lock(&ward__lock);
+    fd = ward__be->events_open();
+    if (fd != -1 && !events_on) {
+        events_on = 1;
+        for (size_t i = 0; i < nbuckets; i++) {
+            for (ward_child *c = buckets[i]; c != NULL; c = c->next)
+                ward__watch_new(c);
+        }
+    }
+    pthread_mutex_unlock(&ward__lock);
+    return fd;
+}
+
+static void
+reap_all(void)
+{
+    for (size_t i = 0; i < nbuckets; i++) {
+        ward_child *c = buckets[i], *next;
+
+        for (; c != NULL; c = next) {
+            next = c->next;
+            (void)ward__try_reap(c);
+        }
+    }
+}
+
+int
+ward_dispatch(void)
+{
+    int ran = 0;
+
+    if (ward__init() == -1)
+        return -1;
+    pthread_mutex_lock(&ward__lock);
+    if (events_on) {
+        pid_t pids[64];
+        int n, scan_all = 0;
+
+        do {
+            n = ward__be->events_drain(pids, 64, &scan_all);
+            for (int i = 0; i < n; i++) {
+                ward_child *c = ward__table_find(pids[i]);
+
+                if (c != NULL)
+                    (void)ward__try_reap(c);
+            }
+        } while (n == 64);
+        if (scan_all || watch_failed) {
+            watch_failed = 0;
+            reap_all();
+        }
+    } else {
+        reap_all();
+    }
+    /*
+     * Run the callbacks one at a time, outside the lock, so a callback may
+     * call anything in ward, ward_free() of its own handle included.
+     */
+    while (pending_head != NULL) {
+        ward_child *c = pending_head;
+        ward_exit_fn fn = c->cb;
+        void *data = c->cb_data;
+        int st = atomic_load(&c->state) == WARD__EXITED ? c->status : -1;
+
+        unpend(c);
+        c->cb = NULL;
+        pthread_mutex_unlock(&ward__lock);
+        fn(c, st, data);
+        ran++;
+        pthread_mutex_lock(&ward__lock);
+    }
+    pthread_mutex_unlock(&ward__lock);
+    return ran;
+}
+
 /* ---- fork ----------------------------------------------------------- */
 
 static void
@@ -229,6 +386,7 @@ reset_after_fork(void)
             next = c->next;
             c->next = NULL;
             c->in_table = 0;
+            c->watched = 0;
             if (ward__be != NULL)
                 ward__be->forget(c);
             if (c->orphan)
@@ -238,6 +396,10 @@ reset_after_fork(void)
     }
     count = 0;
     norphans = 0;
+    pending_head = NULL;
+    pending_tail = &pending_head;
+    events_on = 0;
+    watch_failed = 0;
     if (ward__be != NULL && ward__be->atfork_child != NULL)
         ward__be->atfork_child();
     memcpy(&ward__lock, &m, sizeof(m));
@@ -354,6 +516,7 @@ ward_fork_parent(pid_t pid, unsigned int flags)
     }
     c->pidfd = pidfd;
     ward__table_insert(c);
+    ward__watch_new(c);
     pthread_mutex_unlock(&ward__lock);
     release_prepare();
     return c;

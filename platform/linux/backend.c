@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -41,6 +42,7 @@ struct ward_pidfd_info {
 #define CHILD_STACK_SIZE (64 * 1024)
 
 static int no_pidfd_info; /* WARD_NO_PIDFD_INFO: act as a pre-6.15 kernel */
+static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
 
 static int
 sys_pidfd_open(pid_t pid, unsigned int flags)
@@ -215,9 +217,69 @@ linux_signal(ward_child *c, int sig)
     return sys_pidfd_send_signal(c->pidfd, sig);
 }
 
+/*
+ * The events set holds the pid, not a pointer: a pidfd that a forked child
+ * still holds a copy of stays registered after we close ours, and must not
+ * name a freed handle.  Each child is removed explicitly when it is reaped.
+ */
+static int
+linux_events_open(void)
+{
+    if (epfd == -1)
+        epfd = epoll_create1(EPOLL_CLOEXEC);
+    return epfd;
+}
+
+static int
+linux_watch(ward_child *c)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)c->pid };
+
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, &ev) == -1 && errno != EEXIST)
+        return -1;
+    c->watched = 1;
+    return 0;
+}
+
+static void
+linux_unwatch(ward_child *c)
+{
+    (void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+    c->watched = 0;
+}
+
+static int
+linux_events_drain(pid_t *pids, int max, int *scan_all)
+{
+    struct epoll_event ev[64];
+    int n;
+
+    if (max > 64)
+        max = 64;
+    n = epoll_wait(epfd, ev, max, 0);
+    if (n == -1) {
+        /* Only EINTR is possible here; look at everything instead. */
+        *scan_all = 1;
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        pids[i] = (pid_t)ev[i].data.u64;
+    return n;
+}
+
+static void
+linux_atfork_child(void)
+{
+    if (epfd != -1)
+        close(epfd);
+    epfd = -1;
+}
+
 static void
 linux_forget(ward_child *c)
 {
+    if (c->watched)
+        linux_unwatch(c);
     if (c->pidfd != -1)
         close(c->pidfd);
     c->pidfd = -1;
@@ -233,4 +295,9 @@ const struct ward__backend ward__linux_backend = {
     .block = linux_block,
     .signal = linux_signal,
     .forget = linux_forget,
+    .events_open = linux_events_open,
+    .watch = linux_watch,
+    .unwatch = linux_unwatch,
+    .events_drain = linux_events_drain,
+    .atfork_child = linux_atfork_child,
 };

@@ -29,8 +29,10 @@ static pthread_cond_t pc;
 static int pc_ready;
 static int leader;
 static unsigned long generation;
-static int pipe_r = -1;
+static int pipe_r = -1;           /* wakes timed waits */
 static _Atomic int pipe_w = -1;
+static int ev_r = -1;             /* the events descriptor */
+static _Atomic int ev_w = -1;
 /* 0 not tried, 1 installed, 2 installed but no pipe yet, -1 unavailable */
 static int handler_state;
 static struct sigaction chained;
@@ -38,10 +40,12 @@ static struct sigaction chained;
 static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
-    int e = errno, fd = atomic_load(&pipe_w);
+    int e = errno, fd = atomic_load(&pipe_w), efd = atomic_load(&ev_w);
 
     if (fd >= 0)
         (void)write(fd, "", 1);
+    if (efd >= 0)
+        (void)write(efd, "", 1);
     errno = e;
     if (chained.sa_flags & SA_SIGINFO) {
         if (chained.sa_sigaction != NULL)
@@ -69,7 +73,7 @@ set_flags(int fd)
  * Under pm.
  */
 static int
-make_pipe(void)
+make_pipe(int *r, _Atomic int *w)
 {
     int p[2];
 
@@ -80,8 +84,8 @@ make_pipe(void)
         close(p[1]);
         return -1;
     }
-    pipe_r = p[0];
-    atomic_store(&pipe_w, p[1]);
+    *r = p[0];
+    atomic_store(w, p[1]);
     return 0;
 }
 
@@ -91,14 +95,14 @@ ensure_handler(void)
     struct sigaction sa, old;
 
     if (handler_state == 2)
-        handler_state = make_pipe() == 0 ? 1 : -1;
+        handler_state = make_pipe(&pipe_r, &pipe_w) == 0 ? 1 : -1;
     if (handler_state != 0)
         return;
     handler_state = -1;
     if (sigaction(SIGCHLD, NULL, &old) == -1 || old.sa_handler == SIG_IGN ||
         (old.sa_flags & SA_NOCLDWAIT))
         return;
-    if (make_pipe() == -1)
+    if (make_pipe(&pipe_r, &pipe_w) == -1)
         return;
     chained = old;
     memset(&sa, 0, sizeof(sa));
@@ -300,6 +304,49 @@ posix_forget(ward_child *c)
 {
 }
 
+static int
+posix_events_open(void)
+{
+    int fd;
+
+    pthread_mutex_lock(&pm);
+    ensure_handler();
+    if (handler_state != 1) {
+        /* SIGCHLD is ignored: nothing could ever make the descriptor ready. */
+        pthread_mutex_unlock(&pm);
+        errno = ENOTSUP;
+        return -1;
+    }
+    if (ev_r == -1)
+        (void)make_pipe(&ev_r, &ev_w);
+    fd = ev_r;
+    pthread_mutex_unlock(&pm);
+    return fd;
+}
+
+static int
+posix_watch(ward_child *c)
+{
+    return 0;
+}
+
+static void
+posix_unwatch(ward_child *c)
+{
+}
+
+/* A SIGCHLD says some child changed, not which: the core looks at all. */
+static int
+posix_events_drain(pid_t *pids, int max, int *scan_all)
+{
+    char buf[64];
+
+    while (read(ev_r, buf, sizeof(buf)) > 0)
+        ;
+    *scan_all = 1;
+    return 0;
+}
+
 static void
 posix_atfork_prepare(void)
 {
@@ -329,6 +376,12 @@ posix_atfork_child(void)
     pipe_r = -1;
     if (handler_state == 1)
         handler_state = 2;
+    w = atomic_exchange(&ev_w, -1);
+    if (ev_r != -1)
+        close(ev_r);
+    if (w != -1)
+        close(w);
+    ev_r = -1;
     leader = 0;
     memcpy(&pm, &m, sizeof(m));
     init_cond();
@@ -344,6 +397,10 @@ const struct ward__backend ward__posix_backend = {
     .block = posix_block,
     .signal = posix_signal,
     .forget = posix_forget,
+    .events_open = posix_events_open,
+    .watch = posix_watch,
+    .unwatch = posix_unwatch,
+    .events_drain = posix_events_drain,
     .atfork_child = posix_atfork_child,
     .atfork_prepare = posix_atfork_prepare,
     .atfork_parent = posix_atfork_parent,
