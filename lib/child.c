@@ -174,6 +174,32 @@ wait_uninterrupted(ward_child *c, int *status, const struct timespec *deadline)
     return r;
 }
 
+/*
+ * Signal c (or its group) while it provably is unreaped: under ward__lock,
+ * with its slot claimed, so that neither ward nor the guard's handler can
+ * reap it and free its pid during the call.
+ */
+static int
+signal_unreaped(ward_child *c, int sig, int group)
+{
+    int r;
+
+    if (atomic_load(&c->state) != WARD__RUNNING) {
+        errno = ESRCH;
+        return -1;
+    }
+    if (c->slot != NULL && ward__slot_claim(c->slot, c->pid) == WARD__SLOT_DONE) {
+        /* Reaped by the guard's handler: collect it now. */
+        (void)ward__try_reap(c);
+        errno = ESRCH;
+        return -1;
+    }
+    r = group ? kill(-c->pid, sig) : ward__be->signal(c, sig);
+    if (c->slot != NULL)
+        WARD__KEEP_ERRNO(ward__slot_unclaim(c->slot, c->pid));
+    return r;
+}
+
 static int
 valid_signal(int sig)
 {
@@ -195,12 +221,7 @@ ward_kill(ward_child *c, int sig)
         return -1;
     }
     pthread_mutex_lock(&ward__lock);
-    if (atomic_load(&c->state) != WARD__RUNNING) {
-        errno = ESRCH;
-        r = -1;
-    } else {
-        r = ward__be->signal(c, sig);
-    }
+    r = signal_unreaped(c, sig, 0);
     pthread_mutex_unlock(&ward__lock);
     return r;
 }
@@ -229,12 +250,7 @@ ward_killpg(ward_child *c, int sig)
      * given to anyone else; ward__lock keeps it unreaped during the call.
      */
     pthread_mutex_lock(&ward__lock);
-    if (atomic_load(&c->state) != WARD__RUNNING) {
-        errno = ESRCH;
-        r = -1;
-    } else {
-        r = kill(-c->pid, sig);
-    }
+    r = signal_unreaped(c, sig, 1);
     pthread_mutex_unlock(&ward__lock);
     return r;
 }

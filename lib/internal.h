@@ -58,6 +58,7 @@ struct ward_child {
     unsigned char pending;   /* linked in the list of callbacks to run */
     int stdio[3];            /* parent ends of WARD_STDIO_PIPE, or -1 */
     struct ward_child *next; /* pid table chain */
+    struct ward__slot *slot; /* claim word while unreaped, else NULL */
     struct ward_child *pnext; /* pending callbacks list */
     ward_exit_fn cb;
     void *cb_data;
@@ -88,6 +89,60 @@ struct ward__exec {
     sigset_t mask;  /* mask the child execs with */
     volatile int err; /* written by the child: why exec failed */
 };
+
+/* libc's functions, as ward calls them: see real.c. */
+struct ward__libc {
+    int (*waitid)(idtype_t, id_t, siginfo_t *, int);
+    pid_t (*waitpid)(pid_t, int *, int);
+    pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+};
+extern struct ward__libc ward__real;
+void ward__real_init(void);
+
+/*
+ * The claim word of a private child, readable and claimable from a signal
+ * handler without locks (see slots.c).  It lets libward-guard's SIGCHLD
+ * handler tell private children from the program's own, and reap a private
+ * child that is in the way, without ever racing a reap by ward itself.
+ */
+#define WARD__SLOT_FREE     0u /* unused */
+#define WARD__SLOT_RESERVED 1u /* allocated, child not born yet */
+#define WARD__SLOT_PRESENT  2u /* child unreaped, nobody touching it */
+#define WARD__SLOT_LOCKED   3u /* ward (under ward__lock) reaps or signals it */
+#define WARD__SLOT_HANDLER  4u /* the guard's handler is reaping it */
+#define WARD__SLOT_DONE     5u /* the handler reaped it; status below */
+
+struct ward__slot {
+    _Atomic unsigned long long word; /* pid << 32 | state */
+    int status;                      /* valid in state DONE */
+    struct ward__slot *next_free;    /* under ward__lock */
+};
+
+#define WARD__SLOT_WORD(pid, state)                                          \
+    (((unsigned long long)(unsigned int)(pid) << 32) | (state))
+#define WARD__SLOT_STATE(w) ((unsigned int)((w) & 0xffffffffu))
+#define WARD__SLOT_PID(w) ((pid_t)(unsigned int)((w) >> 32))
+
+/* Under ward__lock.  alloc may fail (NULL, ENOMEM); the rest cannot. */
+struct ward__slot *ward__slot_alloc(void);
+void ward__slot_publish(struct ward__slot *s, pid_t pid);
+void ward__slot_release(struct ward__slot *s);
+void ward__slot_reset_all(void);
+/* Lock-free and async-signal-safe. */
+struct ward__slot *ward__slot_find(pid_t pid);
+/* Claim s (PRESENT -> LOCKED) for a reap or a signal, under ward__lock.
+ * Returns the state found: PRESENT (now LOCKED, yours) or DONE. */
+unsigned int ward__slot_claim(struct ward__slot *s, pid_t pid);
+void ward__slot_unclaim(struct ward__slot *s, pid_t pid);
+
+/* Set by the guard's handler when it could not see past a child that ward
+ * was busy with: ward re-raises SIGCHLD once it is done with it. */
+extern _Atomic int ward__deferred;
+/* Set when libward-guard's SIGCHLD handler is in place. */
+extern int ward__guarded;
+/* Called by the guard's handler: wake ward's own waiters.  Async-signal-safe. */
+void ward__posix_sigchld(void);
 
 /*
  * A backend is a const table of the few operations that differ between

@@ -85,12 +85,12 @@ ward__exec_child(struct ward__exec *ex)
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
         if (!(ex->flags & WARD_RESET_SIGNALS)) {
-            if (sigaction(sig, NULL, &old) != 0 ||
+            if (ward__real.sigaction(sig, NULL, &old) != 0 ||
                 old.sa_handler == SIG_IGN || old.sa_handler == SIG_DFL)
                 continue;
         }
         sa.sa_handler = SIG_DFL;
-        (void)sigaction(sig, &sa, NULL);
+        (void)ward__real.sigaction(sig, &sa, NULL);
     }
 
     if ((ex->flags & WARD_NEW_SESSION) && setsid() == -1)
@@ -429,6 +429,11 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     /* The handle comes first: once a child exists, nothing may fail. */
     if ((c = ward__child_new(-1, -1, p.ex.flags)) == NULL)
         goto fail;
+    pthread_mutex_lock(&ward__lock);
+    c->slot = ward__slot_alloc();
+    pthread_mutex_unlock(&ward__lock);
+    if (c->slot == NULL)
+        goto fail;
     if (build_env(&p, a) == -1 || build_paths(&p, file != NULL ? file : argv[0]) == -1 ||
         build_fds(&p, a) == -1)
         goto fail;
@@ -447,6 +452,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         c->pid = pid;
         c->pidfd = pidfd;
         pthread_mutex_lock(&ward__lock);
+        ward__slot_publish(c->slot, pid);
         ward__table_insert(c);
         ward__watch_new(c);
         pthread_mutex_unlock(&ward__lock);
@@ -462,6 +468,11 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     return c;
 
 fail:
+    if (c != NULL && c->slot != NULL) {
+        pthread_mutex_lock(&ward__lock);
+        ward__slot_release(c->slot);
+        pthread_mutex_unlock(&ward__lock);
+    }
     WARD__KEEP_ERRNO(plan_release(&p, 0); free(c));
     return NULL;
 }

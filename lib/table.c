@@ -131,15 +131,20 @@ ward__try_reap(ward_child *c)
     if (atomic_load(&c->state) != WARD__RUNNING)
         return 1;
     memset(&usage, 0, sizeof(usage));
+    if (c->slot != NULL &&
+        ward__slot_claim(c->slot, c->pid) == WARD__SLOT_DONE) {
+        /* libward-guard's SIGCHLD handler reaped it for us. */
+        c->status = c->slot->status;
+        atomic_store(&c->state, WARD__EXITED);
+        goto reaped;
+    }
     r = ward__be->reap(c, &st, &usage);
-    if (r == 0)
-        return 0;
     if (r == 1) {
         c->status = st;
         c->usage = usage;
         c->has_usage = 1;
         atomic_store(&c->state, WARD__EXITED);
-    } else if (errno == ECHILD) {
+    } else if (r == -1 && errno == ECHILD) {
         /* Someone outside ward reaped it.  Recover the status if we can. */
         if (ward__be->recover(c, &st) == 0) {
             c->status = st;
@@ -148,7 +153,16 @@ ward__try_reap(ward_child *c)
             atomic_store(&c->state, WARD__LOST);
         }
     } else {
-        return -1;
+        if (c->slot != NULL)
+            ward__slot_unclaim(c->slot, c->pid);
+        return r;
+    }
+reaped:
+    if (c->slot != NULL) {
+        ward__slot_release(c->slot);
+        c->slot = NULL;
+        if (atomic_exchange(&ward__deferred, 0))
+            (void)raise(SIGCHLD);
     }
     ward__table_remove(c);
     if (c->watched)
@@ -387,6 +401,7 @@ reset_after_fork(void)
             c->next = NULL;
             c->in_table = 0;
             c->watched = 0;
+            c->slot = NULL;
             if (ward__be != NULL)
                 ward__be->forget(c);
             if (c->orphan)
@@ -394,6 +409,8 @@ reset_after_fork(void)
         }
         buckets[i] = NULL;
     }
+    ward__slot_reset_all();
+    atomic_store(&ward__deferred, 0);
     count = 0;
     norphans = 0;
     pending_head = NULL;
@@ -508,12 +525,16 @@ ward_fork_parent(pid_t pid, unsigned int flags)
         goto kill_child;
     }
     pthread_mutex_lock(&ward__lock);
-    if (ward__be->adopt(pid, &pidfd) == -1) {
+    if ((c->slot = ward__slot_alloc()) == NULL ||
+        ward__be->adopt(pid, &pidfd) == -1) {
         err = errno;
+        if (c->slot != NULL)
+            ward__slot_release(c->slot);
         pthread_mutex_unlock(&ward__lock);
         free(c);
         goto kill_child;
     }
+    ward__slot_publish(c->slot, pid);
     c->pidfd = pidfd;
     ward__table_insert(c);
     ward__watch_new(c);
@@ -527,7 +548,7 @@ kill_child:
      * reaped this child: the pid is still ours to kill and reap.
      */
     (void)kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+    while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
         ;
     release_prepare();
     errno = err;

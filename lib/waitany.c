@@ -54,7 +54,7 @@ look(idtype_t idtype, id_t id, siginfo_t *info, int options)
         ward_child *c;
 
         memset(&si, 0, sizeof(si));
-        if (waitid(idtype, id, &si, options | WNOHANG | WNOWAIT) == -1)
+        if (ward__real.waitid(idtype, id, &si, options | WNOHANG | WNOWAIT) == -1)
             return -1;
         if (si.si_pid == 0)
             return 0;
@@ -71,7 +71,7 @@ look(idtype_t idtype, id_t id, siginfo_t *info, int options)
             pid_t pid = si.si_pid;
 
             memset(&si, 0, sizeof(si));
-            if (waitid(P_PID, (id_t)pid, &si, (options & ~WNOWAIT) | WNOHANG) == -1) {
+            if (ward__real.waitid(P_PID, (id_t)pid, &si, (options & ~WNOWAIT) | WNOHANG) == -1) {
                 if (errno == ECHILD)
                     continue;
                 return -1;
@@ -90,7 +90,7 @@ look(idtype_t idtype, id_t id, siginfo_t *info, int options)
             siginfo_t drop;
 
             memset(&drop, 0, sizeof(drop));
-            (void)waitid(P_PID, (id_t)si.si_pid, &drop,
+            (void)ward__real.waitid(P_PID, (id_t)si.si_pid, &drop,
                          (options & (WSTOPPED | WCONTINUED)) | WNOHANG);
         }
     }
@@ -111,10 +111,10 @@ ward_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
             errno = ECHILD;
             return -1;
         }
-        return waitid(idtype, id, info, options);
+        return ward__real.waitid(idtype, id, info, options);
     }
     if (idtype != P_ALL && idtype != P_PGID)
-        return waitid(idtype, id, info, options);
+        return ward__real.waitid(idtype, id, info, options);
 
     for (;;) {
         siginfo_t si;
@@ -139,7 +139,7 @@ ward_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
         }
         /* Sleep until some matching child is ready; look again. */
         memset(&si, 0, sizeof(si));
-        if (waitid(idtype, id, &si, (options | WNOWAIT) & ~WNOHANG) == -1)
+        if (ward__real.waitid(idtype, id, &si, (options | WNOWAIT) & ~WNOHANG) == -1)
             return -1;
     }
 }
@@ -163,7 +163,7 @@ ward_waitpid(pid_t pid, int *status, int options)
             errno = ECHILD;
             return -1;
         }
-        return waitpid(pid, status, options);
+        return ward__real.waitpid(pid, status, options);
     }
     if (pid == -1) {
         idtype = P_ALL;

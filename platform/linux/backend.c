@@ -80,7 +80,7 @@ linux_init(void)
     if ((fd = sys_pidfd_open(getpid(), 0)) == -1)
         return -1;
     memset(&si, 0, sizeof(si));
-    r = waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
+    r = ward__real.waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
     err = errno;
     if (r == 0 || err != ECHILD) {
         close(fd);
@@ -127,7 +127,7 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         /* The child failed before exec and has exited: reap it now. */
         siginfo_t si;
 
-        while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
+        while (ward__real.waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
             ;
         close(pidfd);
         errno = ex->err;

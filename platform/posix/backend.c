@@ -99,7 +99,7 @@ ensure_handler(void)
     if (handler_state != 0)
         return;
     handler_state = -1;
-    if (sigaction(SIGCHLD, NULL, &old) == -1 || old.sa_handler == SIG_IGN ||
+    if (ward__real.sigaction(SIGCHLD, NULL, &old) == -1 || old.sa_handler == SIG_IGN ||
         (old.sa_flags & SA_NOCLDWAIT))
         return;
     if (make_pipe(&pipe_r, &pipe_w) == -1)
@@ -109,7 +109,7 @@ ensure_handler(void)
     sa.sa_sigaction = on_sigchld;
     sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGCHLD, &sa, NULL) == -1)
+    if (ward__real.sigaction(SIGCHLD, &sa, NULL) == -1)
         return;
     handler_state = 1;
 }
@@ -150,7 +150,7 @@ posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     if (ex->err != 0) {
         int err = ex->err;
 
-        while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
             ;
         errno = err;
         return -1;
@@ -175,11 +175,11 @@ posix_reap(ward_child *c, int *status, struct ward__usage *usage)
 #ifdef HAVE_WAIT4
     struct rusage ru;
 
-    r = wait4(c->pid, &st, WNOHANG, &ru);
+    r = ward__real.wait4(c->pid, &st, WNOHANG, &ru);
     if (r > 0)
         ward__usage_from_rusage(usage, &ru);
 #else
-    r = waitpid(c->pid, &st, WNOHANG);
+    r = ward__real.waitpid(c->pid, &st, WNOHANG);
 #endif
     if (r <= 0)
         return (int)r;
@@ -201,7 +201,7 @@ ended(ward_child *c)
     siginfo_t si;
 
     memset(&si, 0, sizeof(si));
-    if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+    if (ward__real.waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
         return errno != EINTR;
     return si.si_pid != 0;
 }
@@ -287,7 +287,7 @@ posix_block(ward_child *c, const struct timespec *deadline)
      * without reaping it (WNOWAIT), so any number of threads may wait here.
      */
     memset(&si, 0, sizeof(si));
-    if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
+    if (ward__real.waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
         errno != ECHILD)
         return -1;
     return 0;

@@ -1,0 +1,42 @@
+/*
+ * real.c - the libc functions ward itself calls for waiting and for
+ * signal dispositions.
+ *
+ * libward-guard replaces libc's wait family and sigaction() for the whole
+ * process; ward's own calls must reach libc's, never the guard's, or they
+ * would recurse.  The ordinary library takes libc's functions directly; the
+ * guard's copy of the core looks up the next definitions after its own.
+ */
+#include "internal.h"
+
+#ifdef WARD_GUARD
+#include <dlfcn.h>
+
+struct ward__libc ward__real;
+
+void
+ward__real_init(void)
+{
+    if (ward__real.waitid != NULL)
+        return;
+    ward__real.waitpid = (pid_t (*)(pid_t, int *, int))dlsym(RTLD_NEXT, "waitpid");
+    ward__real.wait4 = (pid_t (*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
+    ward__real.sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))
+        dlsym(RTLD_NEXT, "sigaction");
+    ward__real.waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
+}
+#else
+struct ward__libc ward__real = {
+    .waitid = waitid,
+    .waitpid = waitpid,
+#ifdef HAVE_WAIT4
+    .wait4 = wait4,
+#endif
+    .sigaction = sigaction,
+};
+
+void
+ward__real_init(void)
+{
+}
+#endif

@@ -1,0 +1,131 @@
+/*
+ * slots.c - a claim word per unreaped private child, readable from a
+ * signal handler.
+ *
+ * The pid table is guarded by a mutex, which a signal handler must never
+ * take.  So every private child also owns a slot: one 64-bit atomic word
+ * holding its pid and a state.  Slots live in chunks that are never moved
+ * or freed, linked in a list that only grows, so a handler can scan them
+ * without a lock at any moment.  Putting the pid and the state in one word
+ * makes every claim a single compare-and-swap on (pid, state): a slot that
+ * was released and reused for another child in the meantime can never be
+ * claimed by mistake.
+ *
+ * Who may move a slot between states:
+ *   RESERVED -> PRESENT        ward, when the child is born (under ward__lock)
+ *   PRESENT  -> LOCKED -> ...  ward, to reap or signal it (under ward__lock)
+ *   PRESENT  -> HANDLER -> DONE or PRESENT   the guard's SIGCHLD handler
+ *   any      -> FREE           ward, when the child is gone (under ward__lock)
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#define CHUNK_SLOTS 128
+
+struct chunk {
+    struct chunk *_Atomic next;
+    struct ward__slot slots[CHUNK_SLOTS];
+};
+
+static struct chunk *_Atomic chunks;
+static struct ward__slot *free_list; /* under ward__lock */
+
+_Atomic int ward__deferred;
+
+struct ward__slot *
+ward__slot_alloc(void)
+{
+    struct ward__slot *s;
+
+    if (free_list == NULL) {
+        struct chunk *c = calloc(1, sizeof(*c));
+
+        if (c == NULL)
+            return NULL;
+        for (int i = CHUNK_SLOTS - 1; i >= 0; i--) {
+            c->slots[i].next_free = free_list;
+            free_list = &c->slots[i];
+        }
+        atomic_store(&c->next, atomic_load(&chunks));
+        atomic_store(&chunks, c);
+    }
+    s = free_list;
+    free_list = s->next_free;
+    s->next_free = NULL;
+    atomic_store(&s->word, WARD__SLOT_WORD(0, WARD__SLOT_RESERVED));
+    return s;
+}
+
+void
+ward__slot_publish(struct ward__slot *s, pid_t pid)
+{
+    atomic_store(&s->word, WARD__SLOT_WORD(pid, WARD__SLOT_PRESENT));
+}
+
+void
+ward__slot_release(struct ward__slot *s)
+{
+    atomic_store(&s->word, WARD__SLOT_WORD(0, WARD__SLOT_FREE));
+    s->next_free = free_list;
+    free_list = s;
+}
+
+/* In the child of a fork: no slot belongs to this process any more. */
+void
+ward__slot_reset_all(void)
+{
+    free_list = NULL;
+    for (struct chunk *c = atomic_load(&chunks); c != NULL; c = atomic_load(&c->next)) {
+        for (int i = CHUNK_SLOTS - 1; i >= 0; i--) {
+            atomic_store(&c->slots[i].word, WARD__SLOT_WORD(0, WARD__SLOT_FREE));
+            c->slots[i].next_free = free_list;
+            free_list = &c->slots[i];
+        }
+    }
+}
+
+struct ward__slot *
+ward__slot_find(pid_t pid)
+{
+    for (struct chunk *c = atomic_load(&chunks); c != NULL; c = atomic_load(&c->next)) {
+        for (int i = 0; i < CHUNK_SLOTS; i++) {
+            unsigned long long w = atomic_load(&c->slots[i].word);
+
+            if (WARD__SLOT_PID(w) == pid && WARD__SLOT_STATE(w) >= WARD__SLOT_PRESENT)
+                return &c->slots[i];
+        }
+    }
+    return NULL;
+}
+
+unsigned int
+ward__slot_claim(struct ward__slot *s, pid_t pid)
+{
+    for (;;) {
+        unsigned long long w = WARD__SLOT_WORD(pid, WARD__SLOT_PRESENT);
+
+        if (atomic_compare_exchange_strong(&s->word, &w,
+                                           WARD__SLOT_WORD(pid, WARD__SLOT_LOCKED)))
+            return WARD__SLOT_PRESENT;
+        if (WARD__SLOT_STATE(w) == WARD__SLOT_DONE)
+            return WARD__SLOT_DONE;
+        /*
+         * HANDLER: a SIGCHLD handler on another thread is reaping this child
+         * right now (on this thread it would have finished before we run
+         * again).  It takes one system call; wait for it.
+         */
+        sched_yield();
+    }
+}
+
+void
+ward__slot_unclaim(struct ward__slot *s, pid_t pid)
+{
+    atomic_store(&s->word, WARD__SLOT_WORD(pid, WARD__SLOT_PRESENT));
+    /* The guard's handler may have given up on a report behind this child. */
+    if (atomic_exchange(&ward__deferred, 0))
+        (void)raise(SIGCHLD);
+}
