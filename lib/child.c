@@ -106,15 +106,16 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline)
     if ((r = cached(c, status)) != 0)
         return r == 1 ? 0 : -1;
     if (foreign(c)) {
-        errno = ECHILD;
+        /* Inherited across fork(): the child belongs to the parent process. */
+        errno = EINVAL;
         return -1;
     }
     for (;;) {
         int timed_out = 0;
 
-        pthread_mutex_lock(&ward__lock);
+        ward__lock();
         r = ward__try_reap(c);
-        pthread_mutex_unlock(&ward__lock);
+        ward__unlock();
         if (r == -1)
             return -1;
         if (r == 1) {
@@ -132,9 +133,9 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline)
         }
         if (timed_out) {
             /* One last look, so an exit at the deadline is not missed. */
-            pthread_mutex_lock(&ward__lock);
+            ward__lock();
             r = ward__try_reap(c);
-            pthread_mutex_unlock(&ward__lock);
+            ward__unlock();
             if (r == 1) {
                 r = cached(c, status);
                 return r == 1 ? 0 : -1;
@@ -220,9 +221,9 @@ ward_kill(ward_child *c, int sig)
         errno = ESRCH;
         return -1;
     }
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     r = signal_unreaped(c, sig, 0);
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     return r;
 }
 
@@ -249,9 +250,9 @@ ward_killpg(ward_child *c, int sig)
      * While the leader is unreaped its pid, and so the group id, cannot be
      * given to anyone else; ward__lock keeps it unreaped during the call.
      */
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     r = signal_unreaped(c, sig, 1);
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     return r;
 }
 
@@ -313,18 +314,19 @@ ward_free(ward_child *c)
         (void)ward_kill(c, SIGKILL);
         (void)wait_uninterrupted(c, NULL, NULL);
     }
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     ward__unpend(c);
     if (atomic_load(&c->state) == WARD__RUNNING) {
         /* Reaped and freed later by ward, never left a zombie. */
         ward__adopt_orphan(c);
         c = NULL;
     }
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     if (c != NULL) {
         ward__be->forget(c);
         free(c);
     }
+    ward__bury();
 }
 
 pid_t
@@ -345,7 +347,7 @@ ward_pidfd(const ward_child *c)
         return -1;
     }
     if (foreign(c)) {
-        errno = ECHILD;
+        errno = EINVAL;
         return -1;
     }
     if (c->pidfd == -1) {

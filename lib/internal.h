@@ -200,9 +200,21 @@ extern const struct ward__backend ward__linux_backend;
 extern const struct ward__backend ward__posix_backend;
 
 extern const struct ward__backend *ward__be;
-extern pthread_mutex_t ward__lock;
+extern pthread_mutex_t ward__mutex;
 extern pthread_rwlock_t ward__gate;
 extern unsigned int ward__gen;
+
+/*
+ * Taking ward__lock.  In libward-guard, libc's wait family may be called
+ * from a signal handler (POSIX makes waitpid() async-signal-safe), and that
+ * handler may interrupt a thread that holds ward's locks.  So there, every
+ * section that holds a lock runs with signals blocked: ward__sig_enter()
+ * and ward__sig_leave() nest, and the lock functions use them.
+ */
+void ward__sig_enter(void);
+void ward__sig_leave(void);
+void ward__lock(void);
+void ward__unlock(void);
 
 /* Returns 0 once a backend is chosen, -1 with errno otherwise. */
 int ward__init(void);
@@ -216,6 +228,8 @@ void ward__reap_orphans(void);
 void ward__reap_orphans_unlocked(void);
 /* Cancel c's queued callback.  Under ward__lock. */
 void ward__unpend(ward_child *c);
+/* Free the orphans reaped since the last call.  Not in signal handlers. */
+void ward__bury(void);
 /* After inserting c: watch it if the events descriptor is in use. */
 void ward__watch_new(ward_child *c);
 
@@ -236,6 +250,20 @@ void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));
 void ward__close_from(int lowfd);
 
 void ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru);
+
+/*
+ * The wait for "any child" (idtype P_ALL or P_PGID) as if private children
+ * did not exist; options as for waitid() plus any extra bits the kernel
+ * takes.  take() is called under ward's locks with a report of a
+ * non-private child (seen with WNOWAIT) and consumes it: 1 taken, 0 gone in
+ * the meantime (look again), -1 error.  Returns take()'s 1, 0 when nothing
+ * is ready under WNOHANG, or -1 with errno.
+ */
+typedef int (*ward__take_fn)(const siginfo_t *seen, void *arg);
+int ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
+                   void *arg);
+int ward__is_private(pid_t pid);
+int ward__waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
 
 /* Convert a siginfo_t from waitid() into a classic wait status. */
 int ward__status_from_siginfo(const siginfo_t *si);

@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+int ward__guarded;
+
 #ifdef WARD_GUARD
 #include <dlfcn.h>
 

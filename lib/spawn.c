@@ -417,6 +417,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     }
     if (ward__init() == -1)
         return NULL;
+    ward__bury();
     memset(&p, 0, sizeof(p));
     for (int i = 0; i < 3; i++)
         p.close_after[i] = p.parent_end[i] = -1;
@@ -429,9 +430,9 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     /* The handle comes first: once a child exists, nothing may fail. */
     if ((c = ward__child_new(-1, -1, p.ex.flags)) == NULL)
         goto fail;
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     c->slot = ward__slot_alloc();
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     if (c->slot == NULL)
         goto fail;
     if (build_env(&p, a) == -1 || build_paths(&p, file != NULL ? file : argv[0]) == -1 ||
@@ -451,11 +452,11 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     if (rc == 0) {
         c->pid = pid;
         c->pidfd = pidfd;
-        pthread_mutex_lock(&ward__lock);
+        ward__lock();
         ward__slot_publish(c->slot, pid);
         ward__table_insert(c);
         ward__watch_new(c);
-        pthread_mutex_unlock(&ward__lock);
+        ward__unlock();
     }
     pthread_rwlock_unlock(&ward__gate);
     WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
@@ -469,9 +470,9 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
 
 fail:
     if (c != NULL && c->slot != NULL) {
-        pthread_mutex_lock(&ward__lock);
+        ward__lock();
         ward__slot_release(c->slot);
-        pthread_mutex_unlock(&ward__lock);
+        ward__unlock();
     }
     WARD__KEEP_ERRNO(plan_release(&p, 0); free(c));
     return NULL;

@@ -13,9 +13,56 @@
 #include <unistd.h>
 
 const struct ward__backend *ward__be;
-pthread_mutex_t ward__lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t ward__mutex = PTHREAD_MUTEX_INITIALIZER;
 pthread_rwlock_t ward__gate = PTHREAD_RWLOCK_INITIALIZER;
 unsigned int ward__gen;
+
+#ifdef WARD_GUARD
+static _Thread_local int sig_depth;
+static _Thread_local sigset_t sig_saved;
+
+void
+ward__sig_enter(void)
+{
+    if (sig_depth++ == 0) {
+        sigset_t all;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &sig_saved);
+    }
+}
+
+void
+ward__sig_leave(void)
+{
+    if (--sig_depth == 0)
+        pthread_sigmask(SIG_SETMASK, &sig_saved, NULL);
+}
+#else
+void
+ward__sig_enter(void)
+{
+}
+
+void
+ward__sig_leave(void)
+{
+}
+#endif
+
+void
+ward__lock(void)
+{
+    ward__sig_enter();
+    pthread_mutex_lock(&ward__mutex);
+}
+
+void
+ward__unlock(void)
+{
+    pthread_mutex_unlock(&ward__mutex);
+    ward__sig_leave();
+}
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_errno;
@@ -31,6 +78,7 @@ static ward_child *initial[64];
 static ward_child **buckets = initial;
 static size_t nbuckets = 64, count;
 static size_t norphans;
+static ward_child *graveyard; /* reaped orphans, freed by ward__bury() */
 
 /* Handles whose callback is due, in the order their children ended. */
 static ward_child *pending_head, **pending_tail = &pending_head;
@@ -174,11 +222,33 @@ reaped:
         pending_tail = &c->pnext;
     }
     if (c->orphan) {
+        /*
+         * Not freed here: this may run inside a signal handler (libward-guard's
+         * waitpid() is async-signal-safe), where free() is not.
+         */
         norphans--;
         ward__be->forget(c);
-        free(c);
+        c->next = graveyard;
+        graveyard = c;
     }
     return 1;
+}
+
+void
+ward__bury(void)
+{
+    ward_child *c, *next;
+
+    if (__atomic_load_n(&graveyard, __ATOMIC_RELAXED) == NULL)
+        return;
+    ward__lock();
+    c = graveyard;
+    graveyard = NULL;
+    ward__unlock();
+    for (; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
 }
 
 /* Drop a handle whose child still runs: ward reaps it later. */
@@ -212,9 +282,9 @@ ward__reap_orphans_unlocked(void)
     /* A racy peek is fine: a missed orphan is reaped by the next call. */
     if (__atomic_load_n(&norphans, __ATOMIC_RELAXED) == 0)
         return;
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     ward__reap_orphans();
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
 }
 
 /* ---- events ------------------------------------------------------- */
@@ -261,10 +331,10 @@ ward_setcallback(ward_child *c, ward_exit_fn fn, void *data)
         return -1;
     }
     if (c->gen != ward__gen) {
-        errno = ECHILD;
+        errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     c->cb = fn;
     c->cb_data = data;
     if (fn == NULL) {
@@ -275,7 +345,7 @@ ward_setcallback(ward_child *c, ward_exit_fn fn, void *data)
         *pending_tail = c;
         pending_tail = &c->pnext;
     }
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     return 0;
 }
 
@@ -286,7 +356,7 @@ ward_events_fd(void)
 
     if (ward__init() == -1)
         return -1;
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     fd = ward__be->events_open();
     if (fd != -1 && !events_on) {
         events_on = 1;
@@ -295,7 +365,7 @@ ward_events_fd(void)
                 ward__watch_new(c);
         }
     }
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     return fd;
 }
 
@@ -319,7 +389,8 @@ ward_dispatch(void)
 
     if (ward__init() == -1)
         return -1;
-    pthread_mutex_lock(&ward__lock);
+    ward__bury();
+    ward__lock();
     if (events_on) {
         pid_t pids[64];
         int n, scan_all = 0;
@@ -352,12 +423,12 @@ ward_dispatch(void)
 
         unpend(c);
         c->cb = NULL;
-        pthread_mutex_unlock(&ward__lock);
+        ward__unlock();
         fn(c, st, data);
         ran++;
-        pthread_mutex_lock(&ward__lock);
+        ward__lock();
     }
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     return ran;
 }
 
@@ -366,7 +437,7 @@ ward_dispatch(void)
 static void
 atfork_prepare(void)
 {
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     if (ward__be != NULL && ward__be->atfork_prepare != NULL)
         ward__be->atfork_prepare();
 }
@@ -376,7 +447,7 @@ atfork_parent(void)
 {
     if (ward__be != NULL && ward__be->atfork_parent != NULL)
         ward__be->atfork_parent();
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
 }
 
 /*
@@ -392,7 +463,6 @@ reset_after_fork(void)
 
     ward__gen++;
     owner_pid = getpid();
-    prepared = 0;
     for (size_t i = 0; i < nbuckets; i++) {
         ward_child *c = buckets[i], *next;
 
@@ -411,6 +481,12 @@ reset_after_fork(void)
     }
     ward__slot_reset_all();
     atomic_store(&ward__deferred, 0);
+    while (graveyard != NULL) {
+        ward_child *c = graveyard;
+
+        graveyard = c->next;
+        free(c);
+    }
     count = 0;
     norphans = 0;
     pending_head = NULL;
@@ -419,14 +495,22 @@ reset_after_fork(void)
     watch_failed = 0;
     if (ward__be != NULL && ward__be->atfork_child != NULL)
         ward__be->atfork_child();
-    memcpy(&ward__lock, &m, sizeof(m));
+    memcpy(&ward__mutex, &m, sizeof(m));
     memcpy(&ward__gate, &g, sizeof(g));
+}
+
+/* The lock taken by atfork_prepare() is gone in the child; so is the gate. */
+static void
+leave_after_fork(void)
+{
+    ward__sig_leave();
 }
 
 static void
 atfork_child(void)
 {
     reset_after_fork();
+    leave_after_fork();
 }
 
 static void
@@ -440,6 +524,7 @@ choose_backend(void)
     };
     const char *want = getenv("WARD_BACKEND");
 
+    ward__real_init();
     init_errno = ENOSYS;
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         if (want != NULL && want[0] != '\0' && strcmp(want, all[i]->name) != 0)
@@ -490,6 +575,7 @@ ward_fork_prepare(void)
     }
     if (ward__init() == -1)
         return -1;
+    ward__sig_enter();
     pthread_rwlock_rdlock(&ward__gate);
     prepared = 1;
     return 0;
@@ -500,6 +586,7 @@ release_prepare(void)
 {
     prepared = 0;
     pthread_rwlock_unlock(&ward__gate);
+    ward__sig_leave();
 }
 
 ward_child *
@@ -524,13 +611,13 @@ ward_fork_parent(pid_t pid, unsigned int flags)
         err = errno;
         goto kill_child;
     }
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     if ((c->slot = ward__slot_alloc()) == NULL ||
         ward__be->adopt(pid, &pidfd) == -1) {
         err = errno;
         if (c->slot != NULL)
             ward__slot_release(c->slot);
-        pthread_mutex_unlock(&ward__lock);
+        ward__unlock();
         free(c);
         goto kill_child;
     }
@@ -538,7 +625,7 @@ ward_fork_parent(pid_t pid, unsigned int flags)
     c->pidfd = pidfd;
     ward__table_insert(c);
     ward__watch_new(c);
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     release_prepare();
     return c;
 
@@ -559,9 +646,15 @@ void
 ward_fork_child(void)
 {
     /* Idempotent: the atfork handler has normally done this already. */
-    if (ward__be != NULL && owner_pid != getpid())
+    if (ward__be != NULL && owner_pid != getpid()) {
         reset_after_fork();
-    prepared = 0;
+        leave_after_fork();
+    }
+    if (prepared) {
+        /* The gate was re-initialised with the rest; leave prepare's section. */
+        prepared = 0;
+        ward__sig_leave();
+    }
 }
 
 pid_t

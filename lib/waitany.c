@@ -35,23 +35,27 @@ is_private(pid_t pid)
 {
     int r;
 
-    pthread_mutex_lock(&ward__lock);
+    ward__lock();
     r = ward__table_find(pid) != NULL;
-    pthread_mutex_unlock(&ward__lock);
+    ward__unlock();
     return r;
 }
 
 /*
- * One look at the ready children, under both locks.  Returns 1 with *info
- * filled (a report for the caller), 0 if nothing the caller may see is
- * ready, -1 with errno.
+ * One look at the ready children, under both locks.  Private children found
+ * on the way are reaped into their handles (exits) or have their reports
+ * dropped (stops, continues).  The first report of a non-private child is
+ * handed to take(), which consumes it.  Returns what take() returned (1: a
+ * report for the caller), 0 if nothing the caller may see is ready, -1 with
+ * errno.
  */
 static int
-look(idtype_t idtype, id_t id, siginfo_t *info, int options)
+look(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
 {
     for (;;) {
         siginfo_t si;
         ward_child *c;
+        int r;
 
         memset(&si, 0, sizeof(si));
         if (ward__real.waitid(idtype, id, &si, options | WNOHANG | WNOWAIT) == -1)
@@ -60,40 +64,79 @@ look(idtype_t idtype, id_t id, siginfo_t *info, int options)
             return 0;
         c = ward__table_find(si.si_pid);
         if (c == NULL) {
-            if (options & WNOWAIT) {
-                *info = si;
-                return 1;
-            }
-            /*
-             * Reap exactly the child we saw.  If a waiter outside ward took
-             * the report in between, look again.
-             */
-            pid_t pid = si.si_pid;
-
-            memset(&si, 0, sizeof(si));
-            if (ward__real.waitid(P_PID, (id_t)pid, &si, (options & ~WNOWAIT) | WNOHANG) == -1) {
-                if (errno == ECHILD)
-                    continue;
-                return -1;
-            }
-            if (si.si_pid == 0)
-                continue;
-            *info = si;
-            return 1;
+            /* A waiter outside ward took the report in between: look again. */
+            if ((r = take(&si, arg)) != 0)
+                return r;
+            continue;
         }
         if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
             si.si_code == CLD_DUMPED) {
             if (ward__try_reap(c) == -1)
                 return -1;
         } else {
-            /* A private child's stop or continue: consume and drop it. */
             siginfo_t drop;
 
             memset(&drop, 0, sizeof(drop));
             (void)ward__real.waitid(P_PID, (id_t)si.si_pid, &drop,
-                         (options & (WSTOPPED | WCONTINUED)) | WNOHANG);
+                                    (options & (WSTOPPED | WCONTINUED)) | WNOHANG);
         }
     }
+}
+
+int
+ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
+               void *arg)
+{
+    for (;;) {
+        siginfo_t si;
+        int r;
+
+        ward__sig_enter();
+        pthread_rwlock_wrlock(&ward__gate);
+        ward__lock();
+        r = look(idtype, id, options, take, arg);
+        if (r == 0)
+            ward__reap_orphans();
+        ward__unlock();
+        pthread_rwlock_unlock(&ward__gate);
+        ward__sig_leave();
+        if (r != 0 || (options & WNOHANG))
+            return r;
+        /* Sleep until some matching child is ready; look again. */
+        memset(&si, 0, sizeof(si));
+        if (ward__real.waitid(idtype, id, &si, (options | WNOWAIT) & ~WNOHANG) == -1)
+            return -1;
+    }
+}
+
+struct take_waitid {
+    siginfo_t *info;
+    int options;
+};
+
+static int
+take_waitid(const siginfo_t *seen, void *arg)
+{
+    struct take_waitid *t = arg;
+    siginfo_t si;
+
+    if (t->options & WNOWAIT) {
+        *t->info = *seen;
+        return 1;
+    }
+    memset(&si, 0, sizeof(si));
+    if (ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, t->options | WNOHANG) == -1)
+        return errno == ECHILD ? 0 : -1;
+    if (si.si_pid == 0)
+        return 0;
+    *t->info = si;
+    return 1;
+}
+
+int
+ward__is_private(pid_t pid)
+{
+    return is_private(pid);
 }
 
 int
@@ -106,6 +149,16 @@ ward_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
     }
     if (ward__init() == -1)
         return -1;
+    return ward__waitid(idtype, id, info, options);
+}
+
+/* ward_waitid() without the check of options: the guard passes any bits. */
+int
+ward__waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+    struct take_waitid t = { info, options };
+    int r;
+
     if (idtype == P_PID) {
         if (is_private((pid_t)id)) {
             errno = ECHILD;
@@ -115,33 +168,11 @@ ward_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
     }
     if (idtype != P_ALL && idtype != P_PGID)
         return ward__real.waitid(idtype, id, info, options);
-
-    for (;;) {
-        siginfo_t si;
-        int r;
-
-        pthread_rwlock_wrlock(&ward__gate);
-        pthread_mutex_lock(&ward__lock);
-        r = look(idtype, id, &si, options);
-        if (r == 0)
-            ward__reap_orphans();
-        pthread_mutex_unlock(&ward__lock);
-        pthread_rwlock_unlock(&ward__gate);
-        if (r == -1)
-            return -1;
-        if (r == 1) {
-            *info = si;
-            return 0;
-        }
-        if (options & WNOHANG) {
-            memset(info, 0, sizeof(*info));
-            return 0;
-        }
-        /* Sleep until some matching child is ready; look again. */
-        memset(&si, 0, sizeof(si));
-        if (ward__real.waitid(idtype, id, &si, (options | WNOWAIT) & ~WNOHANG) == -1)
-            return -1;
-    }
+    if ((r = ward__wait_any(idtype, id, options, take_waitid, &t)) == -1)
+        return -1;
+    if (r == 0)
+        memset(info, 0, sizeof(*info));
+    return 0;
 }
 
 pid_t

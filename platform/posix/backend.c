@@ -37,8 +37,8 @@ static _Atomic int ev_w = -1;
 static int handler_state;
 static struct sigaction chained;
 
-static void
-on_sigchld(int sig, siginfo_t *si, void *ctx)
+void
+ward__posix_sigchld(void)
 {
     int e = errno, fd = atomic_load(&pipe_w), efd = atomic_load(&ev_w);
 
@@ -47,6 +47,12 @@ on_sigchld(int sig, siginfo_t *si, void *ctx)
     if (efd >= 0)
         (void)write(efd, "", 1);
     errno = e;
+}
+
+static void
+on_sigchld(int sig, siginfo_t *si, void *ctx)
+{
+    ward__posix_sigchld();
     if (chained.sa_flags & SA_SIGINFO) {
         if (chained.sa_sigaction != NULL)
             chained.sa_sigaction(sig, si, ctx);
@@ -99,6 +105,12 @@ ensure_handler(void)
     if (handler_state != 0)
         return;
     handler_state = -1;
+    if (ward__guarded) {
+        /* libward-guard owns SIGCHLD and calls ward__posix_sigchld(). */
+        if (make_pipe(&pipe_r, &pipe_w) == 0)
+            handler_state = 1;
+        return;
+    }
     if (ward__real.sigaction(SIGCHLD, NULL, &old) == -1 || old.sa_handler == SIG_IGN ||
         (old.sa_flags & SA_NOCLDWAIT))
         return;

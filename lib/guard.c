@@ -1,0 +1,357 @@
+/*
+ * guard.c - libward-guard: privacy against code that cannot be changed.
+ *
+ * libward-guard is libward plus definitions of libc's wait family (wait,
+ * waitpid, wait3, wait4, waitid) and of signal() and sigaction() for
+ * SIGCHLD.  Linked before libc, or loaded with LD_PRELOAD, it takes their
+ * place for the whole process, and since it also defines every ward_*
+ * function, the process has one table of private children whichever of
+ * libward or libward-guard a caller was linked against.
+ *
+ * Waits for "any child" or a process group go through ward__wait_any():
+ * they never report a private child and never sleep on one alone.  A wait
+ * for a private pid fails with ECHILD, as for any pid that is not a child.
+ *
+ * SIGCHLD belongs to the guard: its handler stays installed whatever the
+ * program asks for, and the program's disposition is kept aside and emulated:
+ *  - a handler is run only if a non-private child has a report, with a
+ *    siginfo_t that describes that child, its sa_mask, SA_NODEFER,
+ *    SA_RESETHAND and SA_SIGINFO honoured;
+ *  - SIG_IGN and SA_NOCLDWAIT make the guard reap the program's own
+ *    children as the kernel would, and never a private one;
+ *  - SA_NOCLDSTOP hides stops and continues from the program's handler.
+ * To look past a private child that has a report, the handler reaps it into
+ * its slot (see slots.c) without taking any lock.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GUARD_EXPORT __attribute__((visibility("default")))
+
+typedef void (*sighandler_fn)(int);
+
+/* Not declared by every libc's headers. */
+sighandler_fn bsd_signal(int sig, sighandler_fn fn);
+sighandler_fn sysv_signal(int sig, sighandler_fn fn);
+
+/*
+ * The program's SIGCHLD action, double-buffered so the handler always reads
+ * a complete one: writers fill the spare copy, then publish its index.
+ */
+static struct sigaction user_act[2];
+static _Atomic int user_idx;
+static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
+static sighandler_fn (*real_signal)(int, sighandler_fn);
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static int guard_ok;
+
+static int
+is_exit(const siginfo_t *si)
+{
+    return si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
+           si->si_code == CLD_DUMPED;
+}
+
+static int
+user_ignores(const struct sigaction *ua)
+{
+    return ua->sa_handler == SIG_IGN || (ua->sa_flags & SA_NOCLDWAIT);
+}
+
+static int
+user_has_handler(const struct sigaction *ua)
+{
+    if (ua->sa_flags & SA_SIGINFO)
+        return ua->sa_sigaction != NULL;
+    return ua->sa_handler != SIG_IGN && ua->sa_handler != SIG_DFL;
+}
+
+static void
+call_user(const struct sigaction *ua, int sig, siginfo_t *si, void *ctx)
+{
+    sigset_t mask, old;
+
+    mask = ua->sa_mask;
+    if (!(ua->sa_flags & SA_NODEFER))
+        sigaddset(&mask, sig);
+    pthread_sigmask(SIG_BLOCK, &mask, &old);
+    if (ua->sa_flags & SA_RESETHAND) {
+        /* One-shot: the action becomes SIG_DFL before the handler runs. */
+        int spare = !atomic_load(&user_idx);
+
+        memset(&user_act[spare], 0, sizeof(user_act[spare]));
+        user_act[spare].sa_handler = SIG_DFL;
+        atomic_store(&user_idx, spare);
+    }
+    if (ua->sa_flags & SA_SIGINFO)
+        ua->sa_sigaction(sig, si, ctx);
+    else
+        ua->sa_handler(sig);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/*
+ * Take the report of the private child described by seen out of the way.
+ * Returns 0 when done, -1 when ward itself holds the child right now (then
+ * ward re-raises SIGCHLD once it lets go).
+ */
+static int
+clear_private(struct ward__slot *s, const siginfo_t *seen)
+{
+    unsigned long long w = WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT);
+    siginfo_t si;
+
+    if (!atomic_compare_exchange_strong(&s->word, &w,
+                                        WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_HANDLER))) {
+        atomic_store(&ward__deferred, 1);
+        return -1;
+    }
+    memset(&si, 0, sizeof(si));
+    if (is_exit(seen)) {
+        if (ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WEXITED | WNOHANG) == 0 &&
+            si.si_pid == seen->si_pid) {
+            s->status = ward__status_from_siginfo(&si);
+            atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_DONE));
+            return 0;
+        }
+    } else {
+        (void)ward__real.waitid(P_PID, (id_t)seen->si_pid, &si,
+                                WSTOPPED | WCONTINUED | WNOHANG);
+    }
+    atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
+    return 0;
+}
+
+static void
+guard_handler(int sig, siginfo_t *info, void *ctx)
+{
+    int e = errno;
+    const struct sigaction *ua = &user_act[atomic_load(&user_idx)];
+    int opts = WEXITED | WNOHANG | WNOWAIT;
+    siginfo_t seen;
+
+    ward__posix_sigchld();
+    if (!(ua->sa_flags & SA_NOCLDSTOP) && user_has_handler(ua))
+        opts |= WSTOPPED | WCONTINUED;
+    for (;;) {
+        struct ward__slot *s;
+
+        memset(&seen, 0, sizeof(seen));
+        if (ward__real.waitid(P_ALL, 0, &seen, opts) == -1 || seen.si_pid == 0)
+            break;
+        if ((s = ward__slot_find(seen.si_pid)) != NULL) {
+            if (clear_private(s, &seen) == -1)
+                break;
+            continue;
+        }
+        /* A report of the program's own child. */
+        if (user_ignores(ua) && is_exit(&seen)) {
+            siginfo_t gone;
+
+            (void)ward__real.waitid(P_PID, (id_t)seen.si_pid, &gone, WEXITED | WNOHANG);
+            continue;
+        }
+        if (user_has_handler(ua)) {
+            seen.si_signo = SIGCHLD;
+            call_user(ua, sig, &seen, ctx);
+        }
+        break;
+    }
+    (void)info;
+    errno = e;
+}
+
+/* Install the guard's handler with the program's SA_RESTART choice. */
+static int
+install(const struct sigaction *ua)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = guard_handler;
+    sa.sa_flags = SA_SIGINFO | (ua->sa_flags & SA_RESTART);
+    if (!user_has_handler(ua))
+        sa.sa_flags |= SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return ward__real.sigaction(SIGCHLD, &sa, NULL);
+}
+
+static void
+guard_init(void)
+{
+    struct sigaction old;
+
+    ward__real_init();
+    real_signal = (sighandler_fn(*)(int, sighandler_fn))dlsym(RTLD_NEXT, "signal");
+    if (ward__real.sigaction == NULL || ward__real.waitid == NULL ||
+        ward__real.sigaction(SIGCHLD, NULL, &old) == -1)
+        return;
+    /* What the process had before us (SIG_IGN survives exec) is its action. */
+    user_act[0] = old;
+    ward__guarded = 1;
+    if (install(&old) == 0)
+        guard_ok = 1;
+}
+
+static int
+ready(void)
+{
+    pthread_once(&guard_once, guard_init);
+    return guard_ok;
+}
+
+__attribute__((constructor)) static void
+guard_constructor(void)
+{
+    (void)ready();
+}
+
+/* ---- signal dispositions ------------------------------------------- */
+
+GUARD_EXPORT int
+sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
+{
+    struct sigaction prev;
+
+    if (sig != SIGCHLD || !ready()) {
+        ward__real_init();
+        return ward__real.sigaction(sig, act, oact);
+    }
+    pthread_mutex_lock(&user_lock);
+    prev = user_act[atomic_load(&user_idx)];
+    if (act != NULL) {
+        int spare = !atomic_load(&user_idx);
+
+        user_act[spare] = *act;
+        atomic_store(&user_idx, spare);
+        (void)install(act);
+    }
+    pthread_mutex_unlock(&user_lock);
+    if (oact != NULL)
+        *oact = prev;
+    return 0;
+}
+
+static sighandler_fn
+set_handler(int sig, sighandler_fn fn, int flags)
+{
+    struct sigaction sa, old;
+
+    if (sig != SIGCHLD || !ready()) {
+        if (real_signal == NULL) {
+            errno = ENOSYS;
+            return SIG_ERR;
+        }
+        return real_signal(sig, fn);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, &old) == -1)
+        return SIG_ERR;
+    return (old.sa_flags & SA_SIGINFO) ? (sighandler_fn)(void *)old.sa_sigaction
+                                       : old.sa_handler;
+}
+
+GUARD_EXPORT sighandler_fn
+signal(int sig, sighandler_fn fn)
+{
+    return set_handler(sig, fn, SA_RESTART);
+}
+
+GUARD_EXPORT sighandler_fn
+bsd_signal(int sig, sighandler_fn fn)
+{
+    return set_handler(sig, fn, SA_RESTART);
+}
+
+GUARD_EXPORT sighandler_fn
+sysv_signal(int sig, sighandler_fn fn)
+{
+    return set_handler(sig, fn, SA_RESETHAND | SA_NODEFER);
+}
+
+/* ---- the wait family ----------------------------------------------- */
+
+struct take_wait4 {
+    int *status;
+    int options;
+    struct rusage *usage;
+    pid_t pid;
+};
+
+static int
+take_wait4(const siginfo_t *seen, void *arg)
+{
+    struct take_wait4 *t = arg;
+    pid_t r = ward__real.wait4(seen->si_pid, t->status, t->options | WNOHANG, t->usage);
+
+    if (r == -1)
+        return errno == ECHILD ? 0 : -1;
+    if (r == 0)
+        return 0;
+    t->pid = r;
+    return 1;
+}
+
+GUARD_EXPORT pid_t
+wait4(pid_t pid, int *status, int options, struct rusage *usage)
+{
+    struct take_wait4 t = { status, options, usage, 0 };
+    int wopts, r;
+
+    ward__real_init();
+    if (ward__init() == -1)
+        return ward__real.wait4(pid, status, options, usage);
+    if (pid > 0) {
+        if (ward__is_private(pid)) {
+            errno = ECHILD;
+            return -1;
+        }
+        return ward__real.wait4(pid, status, options, usage);
+    }
+    /* waitpid's options in waitid's terms; other bits (__WALL...) pass. */
+    wopts = WEXITED | (options & ~(WUNTRACED | WCONTINUED));
+    if (options & WUNTRACED)
+        wopts |= WSTOPPED;
+    if (options & WCONTINUED)
+        wopts |= WCONTINUED;
+    r = ward__wait_any(pid == -1 ? P_ALL : P_PGID,
+                       pid == -1 ? 0 : pid == 0 ? (id_t)getpgrp() : (id_t)-pid,
+                       wopts, take_wait4, &t);
+    if (r == -1)
+        return -1;
+    return r == 1 ? t.pid : 0;
+}
+
+GUARD_EXPORT pid_t
+waitpid(pid_t pid, int *status, int options)
+{
+    return wait4(pid, status, options, NULL);
+}
+
+GUARD_EXPORT pid_t
+wait(int *status)
+{
+    return wait4(-1, status, 0, NULL);
+}
+
+GUARD_EXPORT pid_t
+wait3(int *status, int options, struct rusage *usage)
+{
+    return wait4(-1, status, options, usage);
+}
+
+GUARD_EXPORT int
+waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+    ward__real_init();
+    if (ward__init() == -1 || info == NULL)
+        return ward__real.waitid(idtype, id, info, options);
+    return ward__waitid(idtype, id, info, options);
+}
