@@ -265,6 +265,9 @@ int ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
 int ward__is_private(pid_t pid);
 int ward__waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
 
+/* Move a new descriptor of ward's above 0, 1 and 2 (see spawn.c). */
+int ward__fd_above_stdio(int fd);
+
 /* Convert a siginfo_t from waitid() into a classic wait status. */
 int ward__status_from_siginfo(const siginfo_t *si);
 

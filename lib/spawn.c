@@ -306,6 +306,24 @@ build_paths(struct plan *p, const char *file)
     return 0;
 }
 
+/*
+ * A descriptor ward creates must not take the number 0, 1 or 2 when the
+ * caller has closed those: a child that inherits its stdio would then get
+ * ward's descriptor in its place.  Moves fd above 2, close-on-exec; -1 with
+ * errno (fd closed) on failure.
+ */
+int
+ward__fd_above_stdio(int fd)
+{
+    int moved;
+
+    if (fd < 0 || fd > 2)
+        return fd;
+    moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    WARD__KEEP_ERRNO(close(fd));
+    return moved;
+}
+
 static int
 is_open(int fd)
 {
@@ -351,8 +369,8 @@ build_fds(struct plan *p, const ward_attr *a)
             fds[i].optional = 1;
             break;
         case WARD_STDIO_NULL:
-            fds[i].src = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) |
-                                               O_CLOEXEC | O_NOCTTY);
+            fds[i].src = ward__fd_above_stdio(
+                open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC | O_NOCTTY));
             if (fds[i].src == -1)
                 return -1;
             p->close_after[i] = fds[i].src;
@@ -360,6 +378,13 @@ build_fds(struct plan *p, const ward_attr *a)
         case WARD_STDIO_PIPE:
             if (pipe2(pfd, O_CLOEXEC) == -1)
                 return -1;
+            pfd[0] = ward__fd_above_stdio(pfd[0]);
+            pfd[1] = ward__fd_above_stdio(pfd[1]);
+            if (pfd[0] == -1 || pfd[1] == -1) {
+                WARD__KEEP_ERRNO(if (pfd[0] != -1) close(pfd[0]);
+                                 if (pfd[1] != -1) close(pfd[1]));
+                return -1;
+            }
             fds[i].src = i == 0 ? pfd[0] : pfd[1];
             p->close_after[i] = fds[i].src;
             p->parent_end[i] = i == 0 ? pfd[1] : pfd[0];

@@ -575,6 +575,8 @@ ward_fork_prepare(void)
     }
     if (ward__init() == -1)
         return -1;
+    ward__bury();
+    ward__reap_orphans_unlocked();
     ward__sig_enter();
     pthread_rwlock_rdlock(&ward__gate);
     prepared = 1;

@@ -133,6 +133,15 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         errno = ex->err;
         return -1;
     }
+    if (pidfd < 3 && (pidfd = ward__fd_above_stdio(pidfd)) == -1) {
+        /* No descriptor to keep it by: the child must not outlive the call. */
+        err = errno;
+        (void)kill(pid, SIGKILL);
+        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+            ;
+        errno = err;
+        return -1;
+    }
     *pidp = pid;
     *pidfdp = pidfd;
     return 0;
@@ -141,7 +150,7 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 static int
 linux_adopt(pid_t pid, int *pidfdp)
 {
-    int fd = sys_pidfd_open(pid, 0);
+    int fd = ward__fd_above_stdio(sys_pidfd_open(pid, 0));
 
     if (fd == -1)
         return -1;
@@ -226,7 +235,7 @@ static int
 linux_events_open(void)
 {
     if (epfd == -1)
-        epfd = epoll_create1(EPOLL_CLOEXEC);
+        epfd = ward__fd_above_stdio(epoll_create1(EPOLL_CLOEXEC));
     return epfd;
 }
 

@@ -85,6 +85,12 @@ make_pipe(int *r, _Atomic int *w)
 
     if (pipe(p) == -1)
         return -1;
+    p[0] = ward__fd_above_stdio(p[0]);
+    p[1] = ward__fd_above_stdio(p[1]);
+    if (p[0] == -1 || p[1] == -1) {
+        WARD__KEEP_ERRNO(if (p[0] != -1) close(p[0]); if (p[1] != -1) close(p[1]));
+        return -1;
+    }
     if (set_flags(p[0]) == -1 || set_flags(p[1]) == -1) {
         close(p[0]);
         close(p[1]);
