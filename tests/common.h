@@ -154,18 +154,22 @@ WT_FN void wt_list_fds(char *buf, size_t cap)
     size_t len = 0;
 
     buf[0] = '\0';
-    for (int fd = 0; fd < 1024 && len + 16 < cap; fd++) {
-        char link[64], target[256];
+    for (int fd = 0; fd < 1024; fd++) {
+        char link[64], target[256], item[320];
         ssize_t n;
+        size_t k;
 
         if (fcntl(fd, F_GETFD) < 0)
             continue;
         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
         n = readlink(link, target, sizeof target - 1);
         target[n > 0 ? n : 0] = '\0';
-        len += (size_t)snprintf(buf + len, cap - len, " %d(%s)", fd, target);
-        if (len >= cap)
+        snprintf(item, sizeof item, " %d(%.255s)", fd, target);
+        k = strlen(item);
+        if (len + k + 1 > cap)
             break;
+        memcpy(buf + len, item, k + 1);
+        len += k;
     }
 }
 
@@ -225,7 +229,7 @@ WT_FN int wt_kill_children(void)
 
     if (d != NULL) {
         while ((e = readdir(d)) != NULL) {
-            char path[64], line[256];
+            char path[300], line[256];
             FILE *f;
 
             if (e->d_name[0] < '0' || e->d_name[0] > '9')
@@ -556,16 +560,31 @@ static int wt_fds_at_start = -1;
 
 WT_FN void wt_init(void)
 {
-    const char *argv[] = {NULL, "0", NULL};
+    const char *quick[] = {NULL, "0", NULL};
+    const char *slow[] = {NULL, "sleep", "20", NULL};
+    struct timespec dl;
     ward_child *c;
     int st;
 
-    argv[0] = wt_helper();
-    c = ward_spawn(NULL, (char *const *)argv, NULL);
+    /*
+     * Warm up: one quick child, and one waited for with a deadline while it
+     * runs, so that what ward makes once per process (the posix backend's
+     * SIGCHLD self-pipe appears at the first blocking timed wait) exists
+     * before the descriptors are counted.
+     */
+    quick[0] = slow[0] = wt_helper();
+    c = ward_spawn(NULL, (char *const *)quick, NULL);
     cr_assert_not_null(c, "warm-up spawn failed: %s", strerror(errno));
     cr_assert_eq(ward_wait(c, &st), 0, "warm-up wait: %s", strerror(errno));
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "warm-up status 0x%x", st);
+    ward_free(c);
+    c = ward_spawn(NULL, (char *const *)slow, NULL);
+    cr_assert_not_null(c, "warm-up spawn failed: %s", strerror(errno));
+    dl = wt_deadline_ms(20000);
+    while (ward_timedwait(c, &st, &dl) < 0) {
+        cr_assert(errno == EINTR, "warm-up timed wait: %s", strerror(errno));
+    }
     ward_free(c);
     wt_fds_at_start = wt_count_fds();
 }
@@ -601,5 +620,19 @@ WT_FN void wt_fini(void)
 
 #define WT_SUITE(name)                                                       \
     TestSuite(name, .init = wt_init, .fini = wt_fini, .timeout = WT_TIMEOUT)
+
+/*
+ * For suites that use the events descriptor: it is made once per process,
+ * so it must exist before the descriptors are counted.
+ */
+WT_FN void wt_init_events(void)
+{
+    cr_assert_geq(ward_events_fd(), 0, "ward_events_fd: %s", strerror(errno));
+    wt_init();
+}
+
+#define WT_SUITE_EVENTS(name)                                                \
+    TestSuite(name, .init = wt_init_events, .fini = wt_fini,                 \
+              .timeout = WT_TIMEOUT)
 
 #endif

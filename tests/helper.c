@@ -10,7 +10,7 @@
  *   N               (a bare number) exit with status N at once
  *   exit N          exit with status N
  *   sleep MS        sleep MS milliseconds (resumed after a signal)
- *   spin MS         use the CPU for MS milliseconds
+ *   spin MS         use MS milliseconds of CPU time
  *   ignore SIG      set SIG to SIG_IGN
  *   raise SIG       unblock SIG, reset it to SIG_DFL and raise it
  *   echo STR        write STR and a newline to stdout
@@ -29,6 +29,8 @@
  *   ids             print "pid P ppid Q pgid G sid S"
  *   grandchild MS   fork a child that sleeps MS ms and exits 0 (reset to
  *                   default signal handling); print "grandchild PID"
+ *   outfd FD        send what later operations print to descriptor FD
+ *                   in place of stdout
  *
  * A signal SIG is a number or one of HUP INT TERM KILL USR1 USR2 PIPE STOP
  * CONT ALRM CHLD.  Output goes straight to the descriptors with write(), so
@@ -55,6 +57,9 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* Where the operations print: stdout, unless "outfd" changed it. */
+static int o = 1;
 
 static void put(int fd, const char *s, size_t n)
 {
@@ -136,20 +141,20 @@ static void sleep_ms(long ms)
         ;
 }
 
-static double now(void)
+static double cputime(void)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void spin_ms(long ms)
 {
     volatile unsigned long x = 0;
-    double end = now() + (double)ms / 1000.0;
+    double end = cputime() + (double)ms / 1000.0;
 
-    while (now() < end)
+    while (cputime() < end)
         for (int i = 0; i < 10000; i++)
             x += (unsigned long)i;
 }
@@ -166,14 +171,14 @@ static void print_mask(void)
     char buf[16];
 
     sigprocmask(SIG_SETMASK, NULL, &set);
-    out(1, "mask:");
+    out(o, "mask:");
     for (int sig = 1; sig < NSIG; sig++) {
         if (listed(sig) && sigismember(&set, sig) == 1) {
             snprintf(buf, sizeof buf, " %d", sig);
-            out(1, buf);
+            out(o, buf);
         }
     }
-    out(1, "\n");
+    out(o, "\n");
 }
 
 static void print_ignored(void)
@@ -181,16 +186,16 @@ static void print_ignored(void)
     struct sigaction sa;
     char buf[16];
 
-    out(1, "ign:");
+    out(o, "ign:");
     for (int sig = 1; sig < NSIG; sig++) {
         if (!listed(sig) || sigaction(sig, NULL, &sa) < 0)
             continue;
         if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) {
             snprintf(buf, sizeof buf, " %d", sig);
-            out(1, buf);
+            out(o, buf);
         }
     }
-    out(1, "\n");
+    out(o, "\n");
 }
 
 static void print_fds(void)
@@ -199,7 +204,7 @@ static void print_fds(void)
     int max = (int)sysconf(_SC_OPEN_MAX);
     DIR *d = opendir("/proc/self/fd");
 
-    out(1, "fds:");
+    out(o, "fds:");
     if (d != NULL) {
         /* /proc lists in ascending order; skip the directory's own fd. */
         int self = dirfd(d), n = 0, fds[4096];
@@ -222,7 +227,7 @@ static void print_fds(void)
                 }
         for (int i = 0; i < n; i++) {
             snprintf(buf, sizeof buf, " %d", fds[i]);
-            out(1, buf);
+            out(o, buf);
         }
     } else {
         if (max < 0 || max > 65536)
@@ -230,11 +235,11 @@ static void print_fds(void)
         for (int fd = 0; fd < max; fd++) {
             if (fcntl(fd, F_GETFD) >= 0) {
                 snprintf(buf, sizeof buf, " %d", fd);
-                out(1, buf);
+                out(o, buf);
             }
         }
     }
-    out(1, "\n");
+    out(o, "\n");
 }
 
 static void print_fdinfo(int fd)
@@ -245,14 +250,14 @@ static void print_fdinfo(int fd)
 
     if (fl < 0 || fstat(fd, &st) < 0) {
         snprintf(buf, sizeof buf, "fd %d closed\n", fd);
-        out(1, buf);
+        out(o, buf);
         return;
     }
     fl &= O_ACCMODE;
     snprintf(buf, sizeof buf, "fd %d %llu:%llu %s\n", fd,
              (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
              fl == O_RDONLY ? "r" : fl == O_WRONLY ? "w" : "rw");
-    out(1, buf);
+    out(o, buf);
 }
 
 static void grandchild(long ms)
@@ -276,7 +281,7 @@ static void grandchild(long ms)
         _exit(0);
     }
     snprintf(buf, sizeof buf, "grandchild %ld\n", (long)pid);
-    out(1, buf);
+    out(o, buf);
 }
 
 int main(int argc, char **argv)
@@ -316,7 +321,7 @@ int main(int argc, char **argv)
         } else if (strcmp(op, "echo") == 0) {
             if (a1 == NULL)
                 bad("echo", a1);
-            outln(1, a1);
+            outln(o, a1);
             i++;
         } else if (strcmp(op, "echoerr") == 0) {
             if (a1 == NULL)
@@ -340,13 +345,13 @@ int main(int argc, char **argv)
                         continue;
                     break;
                 }
-                put(1, b, (size_t)n);
+                put(o, b, (size_t)n);
             }
         } else if (strcmp(op, "argv") == 0) {
             for (int j = 0; j < argc; j++) {
                 snprintf(buf, sizeof buf, "argv[%d]=", j);
-                out(1, buf);
-                outln(1, argv[j]);
+                out(o, buf);
+                outln(o, argv[j]);
             }
             _exit(0);
         } else if (strcmp(op, "env") == 0) {
@@ -355,27 +360,27 @@ int main(int argc, char **argv)
             if (a1 == NULL)
                 bad("env", a1);
             v = getenv(a1);
-            out(1, a1);
+            out(o, a1);
             if (v != NULL) {
-                out(1, "=");
-                outln(1, v);
+                out(o, "=");
+                outln(o, v);
             } else {
-                outln(1, " unset");
+                outln(o, " unset");
             }
             i++;
         } else if (strcmp(op, "environ") == 0) {
             for (char **e = environ; e && *e; e++)
-                outln(1, *e);
+                outln(o, *e);
         } else if (strcmp(op, "cwd") == 0) {
             if (getcwd(buf, sizeof buf) == NULL)
                 strcpy(buf, "(getcwd failed)");
-            outln(1, buf);
+            outln(o, buf);
         } else if (strcmp(op, "umask") == 0) {
             mode_t m = umask(0);
 
             umask(m);
             snprintf(buf, sizeof buf, "%04o\n", (unsigned)m);
-            out(1, buf);
+            out(o, buf);
         } else if (strcmp(op, "fds") == 0) {
             print_fds();
         } else if (strcmp(op, "fdinfo") == 0) {
@@ -389,7 +394,10 @@ int main(int argc, char **argv)
             snprintf(buf, sizeof buf, "pid %ld ppid %ld pgid %ld sid %ld\n",
                      (long)getpid(), (long)getppid(), (long)getpgrp(),
                      (long)getsid(0));
-            out(1, buf);
+            out(o, buf);
+        } else if (strcmp(op, "outfd") == 0) {
+            o = (int)number(a1);
+            i++;
         } else if (strcmp(op, "grandchild") == 0) {
             grandchild(number(a1));
             i++;

@@ -41,7 +41,6 @@ struct ward_pidfd_info {
  */
 #define CHILD_STACK_SIZE (64 * 1024)
 
-static int no_pidfd_info; /* WARD_NO_PIDFD_INFO: act as a pre-6.15 kernel */
 static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
 
 static int
@@ -67,11 +66,9 @@ sys_waitid(idtype_t idtype, id_t id, siginfo_t *si, int options,
 static int
 linux_init(void)
 {
-    const char *e = getenv("WARD_NO_PIDFD_INFO");
     siginfo_t si;
     int fd, r, err;
 
-    no_pidfd_info = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
     /*
      * Probe what the backend needs: pidfd_open (5.3), waitid(P_PIDFD) (5.4),
      * pidfd_send_signal (5.1).  ENOSYS, or EPERM from a seccomp filter, or
@@ -174,12 +171,25 @@ linux_reap(ward_child *c, int *status, struct ward__usage *usage)
     return 1;
 }
 
+/*
+ * WARD_NO_PIDFD_INFO makes ward act as on a kernel older than 6.15, so the
+ * unrecoverable path can be tested here.  Read at each recovery, which is
+ * rare: only after a theft.
+ */
+static int
+no_pidfd_info(void)
+{
+    const char *e = getenv("WARD_NO_PIDFD_INFO");
+
+    return e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+}
+
 static int
 linux_recover(ward_child *c, int *status)
 {
     struct ward_pidfd_info info;
 
-    if (!no_pidfd_info) {
+    if (!no_pidfd_info()) {
         memset(&info, 0, sizeof(info));
         info.mask = WARD_PIDFD_INFO_EXIT;
         if (ioctl(c->pidfd, WARD_PIDFD_GET_INFO, &info) == 0 &&

@@ -1,0 +1,321 @@
+/*
+ * test_guard.c - libward-guard against code that cannot be changed.
+ *
+ * This binary is linked with libward-guard, so libc's wait family and
+ * signal()/sigaction() for SIGCHLD are the guard's for the whole process,
+ * as for a program started with LD_PRELOAD.  The thieves below are written
+ * as such programs are: they call waitpid(-1), wait() and signal() from
+ * libc, knowing nothing of ward.
+ */
+#include "common.h"
+
+#include <ev.h>
+
+#include "ward/ev.h"
+
+WT_SUITE_EVENTS(guard);
+
+static pid_t own[64];
+static int nown;
+static volatile sig_atomic_t handler_runs, reaped_own, reaped_private;
+
+static int
+is_own(pid_t pid)
+{
+    for (int i = 0; i < nown; i++)
+        if (own[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* The classic thief: a SIGCHLD handler that reaps every child it can. */
+static void
+reaping_handler(int sig)
+{
+    int e = errno, st;
+    pid_t pid;
+
+    (void)sig;
+    handler_runs++;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (is_own(pid))
+            reaped_own++;
+        else
+            reaped_private++;
+    }
+    errno = e;
+}
+
+/* Fork a child of the program's own, recorded before any handler can see it. */
+static pid_t
+fork_own(int code)
+{
+    sigset_t chld, old;
+    pid_t pid;
+
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    pid = fork();
+    if (pid == 0)
+        _exit(code);
+    if (pid > 0)
+        own[nown++] = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    return pid;
+}
+
+static int
+wait_retry(ward_child *c, int *st)
+{
+    int r;
+
+    while ((r = ward_wait(c, st)) == -1 && errno == EINTR)
+        ;
+    return r;
+}
+
+Test(guard, sigchld_handler_never_reaps_a_private_child)
+{
+    enum { N = 300 };
+
+    cr_assert_neq(signal(SIGCHLD, reaping_handler), SIG_ERR);
+    for (int i = 0; i < N; i++) {
+        char code[8];
+        ward_child *c;
+        int st = -1;
+
+        if (i % 10 == 0)
+            fork_own(3);
+        snprintf(code, sizeof(code), "%d", i % 100);
+        c = wt_spawn_ok(NULL, "exit", code);
+        cr_assert_eq(wait_retry(c, &st), 0, "child %d: %s", i, strerror(errno));
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == i % 100, "child %d: 0x%x", i, st);
+        ward_free(c);
+    }
+    for (double end = wt_now_ms() + 10000; reaped_own < nown && wt_now_ms() < end;)
+        wt_sleep_ms(10);
+    signal(SIGCHLD, SIG_DFL);
+    cr_assert_eq(reaped_private, 0, "the handler reaped %d private children", (int)reaped_private);
+    cr_assert_eq(reaped_own, nown, "the handler reaped %d of %d own children",
+                 (int)reaped_own, nown);
+}
+
+static void
+counting_handler(int sig)
+{
+    (void)sig;
+    handler_runs++;
+}
+
+Test(guard, handler_not_run_for_private_children)
+{
+    struct sigaction sa, old;
+    int st;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = counting_handler;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, &old), 0);
+    for (int i = 0; i < 50; i++)
+        wt_reap_exit(wt_spawn_ok(NULL, "exit", "1"), 1);
+    wt_sleep_ms(50);
+    cr_assert_eq(handler_runs, 0, "handler ran %d times for private children", (int)handler_runs);
+    /* ... and is run for the program's own. */
+    pid_t pid = fork_own(0);
+    for (double end = wt_now_ms() + 5000; handler_runs == 0 && wt_now_ms() < end;)
+        wt_sleep_ms(5);
+    cr_assert_geq(handler_runs, 1);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    /* The previous action is reported as the program set it. */
+    cr_assert_eq(sigaction(SIGCHLD, &old, &sa), 0);
+    cr_assert_eq((void *)sa.sa_handler, (void *)counting_handler);
+}
+
+Test(guard, waits_for_a_private_pid_fail_with_echild)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "100");
+    siginfo_t si;
+    int st;
+
+    cr_assert_eq(waitpid(ward_pid(c), &st, 0), -1);
+    cr_assert_eq(errno, ECHILD);
+    cr_assert_eq(waitid(P_PID, (id_t)ward_pid(c), &si, WEXITED), -1);
+    cr_assert_eq(errno, ECHILD);
+    cr_assert_eq(wait4(ward_pid(c), &st, 0, NULL), -1);
+    cr_assert_eq(errno, ECHILD);
+    wt_reap_exit(c, 0);
+}
+
+Test(guard, blocking_wait_returns_own_child_not_private)
+{
+    ward_child *fast = wt_spawn_ok(NULL, "exit", "5");
+    ward_child *slow = wt_spawn_ok(NULL, "sleep", "300", "exit", "6");
+    pid_t pid;
+    int st;
+
+    wt_wait_ended(ward_pid(fast));
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        usleep(100000);
+        _exit(8);
+    }
+    cr_assert_eq(wait(&st), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 8);
+    /* Only private children are left: nothing for the program. */
+    cr_assert_eq(waitpid(-1, &st, WNOHANG), 0);
+    wt_reap_exit(fast, 5);
+    wt_reap_exit(slow, 6);
+    cr_assert_eq(waitpid(-1, &st, WNOHANG), -1);
+    cr_assert_eq(errno, ECHILD);
+}
+
+Test(guard, own_stop_and_continue_pass_through)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "200");
+    pid_t pid = fork();
+    int st;
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        for (;;)
+            pause();
+    }
+    kill(pid, SIGSTOP);
+    cr_assert_eq(waitpid(-1, &st, WUNTRACED), pid);
+    cr_assert(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    kill(pid, SIGCONT);
+    cr_assert_eq(waitpid(-1, &st, WCONTINUED), pid);
+    cr_assert(WIFCONTINUED(st));
+    kill(pid, SIGKILL);
+    cr_assert_eq(waitpid(-1, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    wt_reap_exit(c, 0);
+}
+
+Test(guard, sig_ign_reaps_own_children_only)
+{
+    ward_child *c;
+    pid_t pid;
+    int st;
+
+    cr_assert_neq(signal(SIGCHLD, SIG_IGN), SIG_ERR);
+    pid = fork_own(0);
+    c = wt_spawn_ok(NULL, "exit", "12");
+    for (double end = wt_now_ms() + 5000; !wt_reaped(pid) && wt_now_ms() < end;)
+        wt_sleep_ms(5);
+    cr_assert(wt_reaped(pid), "own child left a zombie under SIG_IGN");
+    cr_assert_eq(wait_retry(c, &st), 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 12, "0x%x", st);
+    ward_free(c);
+    signal(SIGCHLD, SIG_DFL);
+}
+
+static atomic_int stop_thief, thief_got_private;
+static ward_child *volatile current[4];
+
+static void *
+thief_thread(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop_thief)) {
+        int st;
+        pid_t pid = waitpid(-1, &st, WNOHANG);
+
+        if (pid > 0 && !is_own(pid))
+            atomic_fetch_add(&thief_got_private, 1);
+    }
+    return NULL;
+}
+
+Test(guard, thread_looping_on_waitpid)
+{
+    pthread_t t;
+
+    cr_assert_eq(pthread_create(&t, NULL, thief_thread, NULL), 0);
+    for (int i = 0; i < 300; i++) {
+        char code[8];
+        ward_child *c;
+        int st;
+
+        snprintf(code, sizeof(code), "%d", i % 50);
+        c = wt_spawn_ok(NULL, "exit", code);
+        cr_assert_eq(wait_retry(c, &st), 0);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == i % 50);
+        ward_free(c);
+    }
+    atomic_store(&stop_thief, 1);
+    pthread_join(t, NULL);
+    cr_assert_eq(thief_got_private, 0);
+}
+
+/* ---- libev ------------------------------------------------------------- */
+
+static int ev_private_done, ev_own_status = -1;
+
+static void
+private_done(ward_child *c, int status, void *data)
+{
+    int *want = data;
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == *want, "0x%x", status);
+    ev_private_done++;
+    ward_free(c);
+}
+
+static void
+own_done(struct ev_loop *loop, ev_child *w, int revents)
+{
+    (void)revents;
+    ev_own_status = w->rstatus;
+    ev_child_stop(loop, w);
+}
+
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+Test(guard, libev_loop_with_child_watcher)
+{
+    enum { N = 40 };
+    static int codes[N];
+    struct ev_loop *loop = ev_default_loop(0);
+    ev_child cw;
+    ev_timer tw;
+    pid_t pid;
+
+    cr_assert_not_null(loop);
+    cr_assert_eq(ward_ev_attach(loop), 0, "ward_ev_attach: %s", strerror(errno));
+    cr_assert_eq(ward_ev_attach(loop), -1);
+    cr_assert_eq(errno, EALREADY);
+    for (int i = 0; i < N; i++) {
+        char code[8];
+        ward_child *c;
+
+        codes[i] = 20 + i;
+        snprintf(code, sizeof(code), "%d", codes[i]);
+        c = wt_spawn_ok(NULL, "exit", code);
+        cr_assert_eq(ward_setcallback(c, private_done, &codes[i]), 0);
+    }
+    pid = fork_own(77);
+    ev_child_init(&cw, own_done, pid, 0);
+    ev_child_start(loop, &cw);
+    ev_timer_init(&tw, timeout_cb, 15.0, 0.);
+    ev_timer_start(loop, &tw);
+    while (ev_private_done < N || ev_own_status == -1) {
+        if (!ev_run(loop, EVRUN_ONCE) || !ev_is_active(&tw))
+            break;
+    }
+    ev_timer_stop(loop, &tw);
+    cr_assert_eq(ward_ev_detach(loop), 0);
+    cr_assert_eq(ev_private_done, N, "%d of %d private callbacks", ev_private_done, N);
+    cr_assert(WIFEXITED(ev_own_status) && WEXITSTATUS(ev_own_status) == 77,
+              "ev_child got 0x%x", ev_own_status);
+    ev_loop_destroy(loop);
+}

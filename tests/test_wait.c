@@ -1,0 +1,509 @@
+/*
+ * test_wait.c - ward_wait(), ward_trywait(), ward_timedwait(), ward_rusage():
+ * the cached status, many waiters at once, timeouts, interruption by a
+ * signal handler, death by signal and resource usage.
+ */
+#include "common.h"
+
+WT_SUITE(wait);
+
+Test(wait, exit_status)
+{
+    for (int code = 0; code < 256; code += 51) {
+        char n[8];
+
+        snprintf(n, sizeof n, "%d", code);
+        ward_child *c = wt_spawn_ok(NULL, n);
+        wt_reap_exit(c, code);
+    }
+}
+
+Test(wait, status_may_be_null)
+{
+    ward_child *c = wt_spawn_ok(NULL, "5");
+    int st = -1;
+
+    cr_assert_eq(ward_wait(c, NULL), 0, "ward_wait: %s", strerror(errno));
+    cr_assert_eq(ward_wait(c, &st), 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 5, "status 0x%x", st);
+    ward_free(c);
+}
+
+Test(wait, status_is_the_same_on_every_call)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "20", "exit", "42");
+    int st1 = -1, st2 = -2, st3 = -3, st4 = -4;
+    struct timespec past = {0, 0};
+
+    cr_assert_eq(ward_wait(c, &st1), 0);
+    cr_assert(WIFEXITED(st1) && WEXITSTATUS(st1) == 42, "status 0x%x", st1);
+    cr_assert_eq(ward_wait(c, &st2), 0);
+    cr_assert_eq(ward_trywait(c, &st3), 0);
+    /* A deadline already past does not matter once the status is known. */
+    cr_assert_eq(ward_timedwait(c, &st4, &past), 0, "ward_timedwait: %s",
+                 strerror(errno));
+    cr_assert_eq(st2, st1);
+    cr_assert_eq(st3, st1);
+    cr_assert_eq(st4, st1);
+    ward_free(c);
+}
+
+Test(wait, signaled_status)
+{
+    ward_child *c = wt_spawn_ok(NULL, "raise", "TERM");
+    int st = wt_wait_ok(c);
+
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
+    cr_assert(!WIFEXITED(st));
+    ward_free(c);
+
+    c = wt_spawn_ok(NULL, "raise", "USR1");
+    st = wt_wait_ok(c);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1, "status 0x%x", st);
+    ward_free(c);
+
+    c = wt_spawn_ok(NULL, "sleep", "20000");
+    cr_assert_eq(ward_kill(c, SIGKILL), 0);
+    st = wt_wait_ok(c);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+    ward_free(c);
+}
+
+Test(wait, trywait)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "20000");
+    int st = 12345;
+
+    /* Still running: EAGAIN, and status untouched. */
+    wt_assert_err(ward_trywait(c, &st), EAGAIN);
+    cr_assert_eq(st, 12345);
+    wt_assert_err(ward_trywait(c, NULL), EAGAIN);
+    cr_assert_eq(ward_kill(c, SIGKILL), 0);
+    /* It ends soon; trywait must see it without any other call. */
+    for (int i = 0; i < 10000; i++) {
+        if (ward_trywait(c, &st) == 0)
+            break;
+        cr_assert_eq(errno, EAGAIN, "ward_trywait: %s", strerror(errno));
+        wt_sleep_ms(1);
+    }
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+    ward_free(c);
+}
+
+Test(wait, trywait_after_exit_without_other_calls)
+{
+    ward_child *c = wt_spawn_ok(NULL, "17");
+    int st = -1;
+
+    /* Wait for the exit without going through ward at all. */
+    cr_assert_eq(wt_wait_ended(ward_pid(c)), 0);
+    cr_assert_eq(ward_trywait(c, &st), 0, "ward_trywait on an ended child: %s",
+                 strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 17, "status 0x%x", st);
+    ward_free(c);
+}
+
+Test(wait, einval_for_null)
+{
+    struct timespec ts = wt_deadline_ms(10);
+    struct rusage ru;
+    int st;
+
+    wt_assert_err(ward_wait(NULL, &st), EINVAL);
+    wt_assert_err(ward_trywait(NULL, &st), EINVAL);
+    wt_assert_err(ward_timedwait(NULL, &st, &ts), EINVAL);
+    wt_assert_err(ward_rusage(NULL, &ru), EINVAL);
+}
+
+Test(wait, timedwait_times_out_at_the_deadline)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "20000");
+    struct timespec dl = wt_deadline_ms(200), now;
+    int st = 12345;
+
+    wt_assert_err(ward_timedwait(c, &st, &dl), ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    /* Not before the deadline. */
+    cr_assert(now.tv_sec > dl.tv_sec ||
+                  (now.tv_sec == dl.tv_sec && now.tv_nsec >= dl.tv_nsec),
+              "ETIMEDOUT %ld.%09ld before the deadline %ld.%09ld",
+              (long)now.tv_sec, now.tv_nsec, (long)dl.tv_sec, dl.tv_nsec);
+    cr_assert_eq(st, 12345, "status changed on failure");
+    /* Still running, still waitable. */
+    wt_assert_err(ward_trywait(c, &st), EAGAIN);
+    wt_kill_reap(c);
+}
+
+Test(wait, timedwait_past_deadline_on_running_child)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "20000");
+    struct timespec past = {0, 0}, recent = wt_deadline_ms(0);
+    int st;
+
+    wt_assert_err(ward_timedwait(c, &st, &past), ETIMEDOUT);
+    wt_assert_err(ward_timedwait(c, &st, &recent), ETIMEDOUT);
+    wt_kill_reap(c);
+}
+
+Test(wait, timedwait_returns_when_child_ends)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "100", "exit", "8");
+    struct timespec dl = wt_deadline_ms(20000);
+    int st = -1;
+
+    cr_assert_eq(ward_timedwait(c, &st, &dl), 0, "ward_timedwait: %s",
+                 strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 8, "status 0x%x", st);
+    ward_free(c);
+
+    /* NULL deadline: no deadline. */
+    c = wt_spawn_ok(NULL, "sleep", "50", "exit", "9");
+    cr_assert_eq(ward_timedwait(c, &st, NULL), 0, "ward_timedwait: %s",
+                 strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 9, "status 0x%x", st);
+    ward_free(c);
+}
+
+Test(wait, timedwait_einval_bad_nsec)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "20000");
+    struct timespec bad = wt_deadline_ms(1000);
+    int st = 12345;
+
+    bad.tv_nsec = 1000000000L;
+    wt_assert_err(ward_timedwait(c, &st, &bad), EINVAL);
+    bad.tv_nsec = -1;
+    wt_assert_err(ward_timedwait(c, &st, &bad), EINVAL);
+    cr_assert_eq(st, 12345);
+    wt_assert_err(ward_trywait(c, &st), EAGAIN);
+    wt_kill_reap(c);
+}
+
+/* ---- Many waiters ------------------------------------------------------- */
+
+struct waiter {
+    ward_child *c;
+    int kind; /* 0 wait, 1 timedwait, 2 trywait loop */
+    int status;
+    int ret;
+    int err;
+    pthread_barrier_t *start;
+};
+
+static void *waiter_thread(void *arg)
+{
+    struct waiter *w = arg;
+
+    pthread_barrier_wait(w->start);
+    switch (w->kind) {
+    case 0:
+        w->ret = ward_wait(w->c, &w->status);
+        break;
+    case 1: {
+        struct timespec dl = wt_deadline_ms(20000);
+        w->ret = ward_timedwait(w->c, &w->status, &dl);
+        break;
+    }
+    default:
+        while ((w->ret = ward_trywait(w->c, &w->status)) < 0 && errno == EAGAIN)
+            wt_sleep_ms(1);
+        break;
+    }
+    w->err = errno;
+    return NULL;
+}
+
+static void many_waiters(const char *const *ops, int expect_signal, int value)
+{
+    enum { N = 8 };
+    pthread_t t[N];
+    struct waiter w[N];
+    pthread_barrier_t start;
+    ward_child *c = wt_spawnv(NULL, ops);
+    int st;
+
+    cr_assert_not_null(c, "ward_spawn: %s", strerror(errno));
+    pthread_barrier_init(&start, NULL, N);
+    for (int i = 0; i < N; i++) {
+        w[i] = (struct waiter){c, i % 3, -1, -2, 0, &start};
+        cr_assert_eq(pthread_create(&t[i], NULL, waiter_thread, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(w[i].ret, 0, "waiter %d (kind %d): %s", i, w[i].kind,
+                     strerror(w[i].err));
+        cr_assert_eq(w[i].status, w[0].status, "waiter %d got 0x%x, waiter 0 got 0x%x",
+                     i, w[i].status, w[0].status);
+    }
+    st = w[0].status;
+    if (expect_signal)
+        cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == value, "status 0x%x", st);
+    else
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == value, "status 0x%x", st);
+    /* And again, after all of them. */
+    cr_assert_eq(ward_wait(c, &st), 0);
+    cr_assert_eq(st, w[0].status);
+    ward_free(c);
+}
+
+Test(wait, eight_threads_wait_at_once)
+{
+    many_waiters((const char *const[]){"sleep", "200", "exit", "42", NULL}, 0, 42);
+}
+
+Test(wait, eight_threads_wait_for_a_signal_death)
+{
+    many_waiters((const char *const[]){"sleep", "150", "raise", "TERM", NULL}, 1,
+                 SIGTERM);
+}
+
+Test(wait, eight_threads_wait_for_a_quick_child)
+{
+    for (int i = 0; i < 20; i++)
+        many_waiters((const char *const[]){"3", NULL}, 0, 3);
+}
+
+/* ---- EINTR -------------------------------------------------------------- */
+
+static volatile sig_atomic_t handled;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    handled++;
+}
+
+struct nagger {
+    pthread_t target;
+    atomic_int stop;
+};
+
+/* Signal the waiting thread every 20 ms until told to stop. */
+static void *nag_thread(void *arg)
+{
+    struct nagger *n = arg;
+
+    while (!atomic_load(&n->stop)) {
+        wt_sleep_ms(20);
+        if (!atomic_load(&n->stop))
+            pthread_kill(n->target, SIGUSR1);
+    }
+    return NULL;
+}
+
+static void eintr_case(int timed)
+{
+    struct sigaction sa, old;
+    struct nagger n;
+    pthread_t t;
+    int st = 12345, r, e;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = 0; /* no SA_RESTART */
+    cr_assert_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "10000");
+    n.target = pthread_self();
+    atomic_init(&n.stop, 0);
+    handled = 0;
+    cr_assert_eq(pthread_create(&t, NULL, nag_thread, &n), 0);
+    if (timed) {
+        struct timespec dl = wt_deadline_ms(20000);
+        r = ward_timedwait(c, &st, &dl);
+    } else {
+        r = ward_wait(c, &st);
+    }
+    e = errno;
+    atomic_store(&n.stop, 1);
+    pthread_join(t, NULL);
+    sigaction(SIGUSR1, &old, NULL);
+    cr_assert_eq(r, -1, "wait returned %d (status 0x%x) in place of EINTR", r, st);
+    cr_assert_eq(e, EINTR, "errno %s, expected EINTR", strerror(e));
+    cr_assert_geq(handled, 1);
+    cr_assert_eq(st, 12345);
+    /* Call again: the child is still there and still ours. */
+    wt_assert_err(ward_trywait(c, &st), EAGAIN);
+    wt_kill_reap(c);
+}
+
+Test(wait, eintr_from_a_signal_handler)
+{
+    eintr_case(0);
+}
+
+Test(wait, timedwait_eintr_from_a_signal_handler)
+{
+    eintr_case(1);
+}
+
+Test(wait, sa_restart_handler_does_not_break_wait)
+{
+    struct sigaction sa, old;
+    struct nagger n;
+    pthread_t t;
+    int st = -1, r;
+
+    /* With SA_RESTART the wait may restart or report EINTR; it never
+     * reports a wrong status. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    cr_assert_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "300", "exit", "6");
+    n.target = pthread_self();
+    atomic_init(&n.stop, 0);
+    cr_assert_eq(pthread_create(&t, NULL, nag_thread, &n), 0);
+    while ((r = ward_wait(c, &st)) < 0 && errno == EINTR)
+        ;
+    atomic_store(&n.stop, 1);
+    pthread_join(t, NULL);
+    sigaction(SIGUSR1, &old, NULL);
+    cr_assert_eq(r, 0, "ward_wait: %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 6, "status 0x%x", st);
+    ward_free(c);
+}
+
+/* ---- Resource usage ----------------------------------------------------- */
+
+Test(wait, rusage)
+{
+    ward_child *c = wt_spawn_ok(NULL, "spin", "300");
+    struct rusage ru;
+
+    memset(&ru, 0x5a, sizeof ru);
+    wt_assert_err(ward_rusage(c, &ru), EAGAIN);
+    cr_assert_eq(ru.ru_utime.tv_sec, (time_t)0x5a5a5a5a5a5a5a5aLL,
+                 "usage changed on failure");
+    wt_reap_exit(c, 0);
+}
+
+Test(wait, rusage_after_reap)
+{
+    ward_child *c = wt_spawn_ok(NULL, "spin", "300");
+    struct rusage ru, ru2;
+    double cpu;
+
+    (void)wt_wait_ok(c);
+    memset(&ru, 0x5a, sizeof ru);
+    cr_assert_eq(ward_rusage(c, &ru), 0, "ward_rusage: %s", strerror(errno));
+    cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    /* The child used 300 ms of CPU time (measured on its CPU clock). */
+    cr_assert_gt(cpu, 0.25, "user+system time %.3f s for 300 ms of spinning", cpu);
+    cr_assert_lt(cpu, 100.0, "user+system time %.3f s", cpu);
+    cr_assert(ru.ru_utime.tv_usec >= 0 && ru.ru_utime.tv_usec < 1000000);
+    cr_assert_gt(ru.ru_maxrss, 0);
+    cr_assert_geq(ru.ru_minflt, 1);
+    cr_assert_geq(ru.ru_nvcsw + ru.ru_nivcsw, 0);
+    /* The fields ward does not keep are zero. */
+    cr_assert_eq(ru.ru_ixrss, 0);
+    cr_assert_eq(ru.ru_idrss, 0);
+    cr_assert_eq(ru.ru_isrss, 0);
+    cr_assert_eq(ru.ru_nswap, 0);
+    cr_assert_eq(ru.ru_msgsnd, 0);
+    cr_assert_eq(ru.ru_msgrcv, 0);
+    cr_assert_eq(ru.ru_nsignals, 0);
+    /* The same on a second call. */
+    cr_assert_eq(ward_rusage(c, &ru2), 0);
+    cr_assert_eq(memcmp(&ru, &ru2, sizeof ru), 0);
+    ward_free(c);
+}
+
+Test(wait, rusage_is_the_childs_own)
+{
+    ward_child *a = wt_spawn_ok(NULL, "spin", "300");
+    ward_child *b = wt_spawn_ok(NULL, "0");
+    struct rusage ra, rb;
+
+    (void)wt_wait_ok(a);
+    (void)wt_wait_ok(b);
+    cr_assert_eq(ward_rusage(a, &ra), 0);
+    cr_assert_eq(ward_rusage(b, &rb), 0);
+    /* The quick child did not get the spinner's CPU time. */
+    cr_assert_lt(rb.ru_utime.tv_sec * 1000000L + rb.ru_utime.tv_usec,
+                 ra.ru_utime.tv_sec * 1000000L + ra.ru_utime.tv_usec);
+    ward_free(a);
+    ward_free(b);
+}
+
+/* ---- Deadlines at the edges --------------------------------------------- */
+
+Test(wait, timedwait_far_future_deadline)
+{
+    const time_t far[] = {
+        0, /* now + 10^9 seconds, filled in below */
+        (time_t)((~(unsigned long long)0) >> 1), /* the largest time_t */
+    };
+
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        ward_child *c = wt_spawn_ok(NULL, "sleep", "100", "exit", "19");
+        struct timespec dl = wt_deadline_ms(0);
+        int st = -1;
+
+        dl.tv_sec = i == 0 ? dl.tv_sec + 1000000000 : far[i];
+        cr_assert_eq(ward_timedwait(c, &st, &dl), 0,
+                     "ward_timedwait with deadline tv_sec=%lld: %s",
+                     (long long)dl.tv_sec, strerror(errno));
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 19, "status 0x%x", st);
+        ward_free(c);
+    }
+}
+
+Test(wait, timedwait_past_deadline_on_ended_child)
+{
+    ward_child *c = wt_spawn_ok(NULL, "18");
+    struct timespec past = {0, 0};
+    int st = -1;
+
+    /*
+     * The child has ended (a zombie ward has not looked at yet).  Like
+     * pthread_mutex_timedlock(), which never times out when the lock is
+     * free, a timed wait whose answer is already there does not time out.
+     */
+    cr_assert_eq(wt_wait_ended(ward_pid(c)), 0);
+    cr_assert_eq(ward_timedwait(c, &st, &past), 0, "ward_timedwait: %s",
+                 strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 18, "status 0x%x", st);
+    ward_free(c);
+}
+
+/* ---- A status that cannot be kept ---------------------------------------- */
+
+Test(wait, sigchld_ignored_never_lies_never_hangs, .timeout = 15)
+{
+    struct sigaction sa, old;
+    struct timespec dl;
+    int st = -1, r, e;
+
+    /*
+     * With SIGCHLD ignored the kernel reaps every child at once and keeps no
+     * status (unless a pidfd can still tell it).  The wait then returns the
+     * true status or fails with ECHILD; it never invents one, never hangs.
+     */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    cr_assert_eq(sigaction(SIGCHLD, &sa, &old), 0);
+    ward_child *c = wt_spawn(NULL, "sleep", "50", "exit", "7");
+    e = errno;
+    if (c == NULL) {
+        sigaction(SIGCHLD, &old, NULL);
+        cr_assert_fail("ward_spawn with SIGCHLD ignored: %s", strerror(e));
+    }
+    r = ward_wait(c, &st);
+    e = errno;
+    cr_assert(r == 0 ? WIFEXITED(st) && WEXITSTATUS(st) == 7 : e == ECHILD,
+              "ward_wait: r=%d errno=%s status 0x%x", r, strerror(e), st);
+    /* The same with a deadline. */
+    ward_child *d = wt_spawn_ok(NULL, "sleep", "50", "exit", "8");
+    dl = wt_deadline_ms(10000);
+    st = -1;
+    r = ward_timedwait(d, &st, &dl);
+    e = errno;
+    sigaction(SIGCHLD, &old, NULL);
+    cr_assert(r == 0 ? WIFEXITED(st) && WEXITSTATUS(st) == 8 : e == ECHILD,
+              "ward_timedwait: r=%d errno=%s status 0x%x", r, strerror(e), st);
+    ward_free(c);
+    ward_free(d);
+}

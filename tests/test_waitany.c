@@ -1,0 +1,481 @@
+/*
+ * test_waitany.c - ward_waitpid() and ward_waitid(): waits for "any child"
+ * that never see a private child, pass the program's own children through
+ * untouched (exits, stops, continues), and keep a private child's status for
+ * its handle when they reap it on the way.  Also what a raw thief (plain
+ * waitpid() on a private pid) does to the handle.
+ */
+#include "common.h"
+
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+WT_SUITE(waitany);
+
+/* ward_waitpid() retried on EINTR. */
+static pid_t wpid(pid_t pid, int *st, int options)
+{
+    pid_t r;
+
+    while ((r = ward_waitpid(pid, st, options)) < 0 && errno == EINTR)
+        ;
+    return r;
+}
+
+/* An own child that stops itself, then waits to be killed. */
+static pid_t own_stopper(void)
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        raise(SIGSTOP);
+        for (;;)
+            pause();
+    }
+    return pid;
+}
+
+Test(waitany, minus_one_returns_own_child_not_private)
+{
+    ward_child *priv = wt_spawn_ok(NULL, "3");
+    pid_t own = wt_own_child(9, 200);
+    int st = -1;
+
+    cr_assert_eq(wpid(-1, &st, 0), own, "ward_waitpid(-1): %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 9, "status 0x%x", st);
+    /* Nothing else to report: the private child is not ours to see. */
+    wt_assert_err(ward_waitpid(-1, &st, WNOHANG), ECHILD);
+    /* And it kept its status. */
+    wt_reap_exit(priv, 3);
+}
+
+Test(waitany, zero_returns_own_child_not_private)
+{
+    ward_child *priv = wt_spawn_ok(NULL, "4");
+    pid_t own = wt_own_child(10, 200);
+    int st = -1;
+
+    cr_assert_eq(wpid(0, &st, 0), own, "ward_waitpid(0): %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 10, "status 0x%x", st);
+    wt_reap_exit(priv, 4);
+}
+
+Test(waitany, pid_returns_own_child)
+{
+    ward_child *priv = wt_spawn_ok(NULL, "4");
+    pid_t own = wt_own_child(11, 50);
+    int st = -1;
+
+    cr_assert_eq(wpid(own, &st, 0), own, "ward_waitpid(pid): %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 11, "status 0x%x", st);
+    wt_reap_exit(priv, 4);
+}
+
+Test(waitany, status_may_be_null)
+{
+    pid_t own = wt_own_child(1, 0);
+
+    cr_assert_eq(wpid(own, NULL, 0), own, "ward_waitpid: %s", strerror(errno));
+}
+
+Test(waitany, negative_pgid)
+{
+    ward_attr *a = ward_attr_new();
+    ward_child *priv;
+    pid_t own;
+    int st = -1;
+
+    cr_assert_not_null(a);
+    cr_assert_eq(ward_attr_setflags(a, WARD_NEW_PGROUP), 0);
+    priv = wt_spawn_ok(a, "5");
+    own = fork();
+    cr_assert_geq(own, 0);
+    if (own == 0) {
+        setpgid(0, 0);
+        wt_sleep_ms(100);
+        _exit(12);
+    }
+    setpgid(own, own);
+    cr_assert_eq(wt_wait_ended(ward_pid(priv)), 0);
+    /* The private child's group holds only it: never reported. */
+    pid_t r = wpid(-ward_pid(priv), &st, WNOHANG);
+    cr_assert(r == 0 || (r == -1 && errno == ECHILD),
+              "ward_waitpid(-private group): %ld (%s)", (long)r, strerror(errno));
+    cr_assert_eq(wpid(-own, &st, 0), own, "ward_waitpid(-own group): %s",
+                 strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 12, "status 0x%x", st);
+    wt_reap_exit(priv, 5);
+    ward_attr_free(a);
+}
+
+Test(waitany, private_pid_is_echild)
+{
+    ward_child *priv = wt_spawn_ok(NULL, "sleep", "100", "exit", "6");
+    pid_t pid = ward_pid(priv);
+    int st = 12345;
+    siginfo_t si;
+
+    wt_assert_err(ward_waitpid(pid, &st, 0), ECHILD);
+    wt_assert_err(ward_waitpid(pid, &st, WNOHANG), ECHILD);
+    wt_assert_err(ward_waitid(P_PID, (id_t)pid, &si, WEXITED), ECHILD);
+    /* Also once it has ended. */
+    cr_assert_eq(wt_wait_ended(pid), 0);
+    wt_assert_err(ward_waitpid(pid, &st, 0), ECHILD);
+    wt_assert_err(ward_waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG), ECHILD);
+    cr_assert_eq(st, 12345);
+    wt_reap_exit(priv, 6);
+}
+
+Test(waitany, wnohang_with_only_private_children_running)
+{
+    ward_child *priv = wt_spawn_ok(NULL, "sleep", "300");
+    siginfo_t si;
+    int st = 12345;
+
+    cr_assert_eq(ward_waitpid(-1, &st, WNOHANG), 0, "ward_waitpid(-1): %s",
+                 strerror(errno));
+    cr_assert_eq(ward_waitpid(0, &st, WNOHANG), 0, "ward_waitpid(0): %s",
+                 strerror(errno));
+    memset(&si, 0x5a, sizeof si);
+    cr_assert_eq(ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG), 0,
+                 "ward_waitid(P_ALL): %s", strerror(errno));
+    cr_assert_eq(si.si_pid, 0, "waitid with nothing to report sets si_pid 0");
+    wt_reap_exit(priv, 0);
+}
+
+Test(waitany, wnohang_with_only_private_children_ended)
+{
+    ward_child *p1 = wt_spawn_ok(NULL, "5");
+    ward_child *p2 = wt_spawn_ok(NULL, "raise", "TERM");
+    int st = 12345;
+
+    cr_assert_eq(wt_wait_ended(ward_pid(p1)), 0);
+    cr_assert_eq(wt_wait_ended(ward_pid(p2)), 0);
+    pid_t r = ward_waitpid(-1, &st, WNOHANG);
+    cr_assert(r == 0 || (r == -1 && errno == ECHILD),
+              "ward_waitpid(-1, WNOHANG): %ld (%s)", (long)r, strerror(errno));
+    cr_assert_eq(st, 12345);
+    wt_reap_exit(p1, 5);
+    st = wt_wait_ok(p2);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
+    ward_free(p2);
+}
+
+Test(waitany, no_children_at_all_is_echild, .timeout = 10)
+{
+    int st;
+    siginfo_t si;
+
+    wt_assert_err(ward_waitpid(-1, &st, 0), ECHILD);
+    wt_assert_err(ward_waitpid(-1, &st, WNOHANG), ECHILD);
+    wt_assert_err(ward_waitpid(0, &st, 0), ECHILD);
+    wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED), ECHILD);
+    /* A reaped private child leaves nothing behind either. */
+    ward_child *c = wt_spawn_ok(NULL, "0");
+    wt_reap_exit(c, 0);
+    wt_assert_err(ward_waitpid(-1, &st, 0), ECHILD);
+}
+
+Test(waitany, unknown_options_are_einval)
+{
+    int st;
+    siginfo_t si;
+
+    wt_assert_err(ward_waitpid(-1, &st, 0x100), EINVAL);
+    wt_assert_err(ward_waitpid(-1, &st, WNOHANG | 0x10000), EINVAL);
+    wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED | 0x100), EINVAL);
+    /* waitid() needs at least one of WEXITED, WSTOPPED, WCONTINUED. */
+    wt_assert_err(ward_waitid(P_ALL, 0, &si, WNOHANG), EINVAL);
+}
+
+/* ---- Stops and continues ------------------------------------------------ */
+
+Test(waitany, own_child_stop_and_continue_are_reported)
+{
+    pid_t own = own_stopper();
+    int st = -1;
+
+    cr_assert_eq(wpid(own, &st, WUNTRACED), own, "ward_waitpid(WUNTRACED): %s",
+                 strerror(errno));
+    cr_assert(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP, "status 0x%x", st);
+    cr_assert_eq(kill(own, SIGCONT), 0);
+    cr_assert_eq(wpid(own, &st, WCONTINUED), own, "ward_waitpid(WCONTINUED): %s",
+                 strerror(errno));
+    cr_assert(WIFCONTINUED(st), "status 0x%x", st);
+    cr_assert_eq(kill(own, SIGKILL), 0);
+    cr_assert_eq(wpid(own, &st, 0), own);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+}
+
+Test(waitany, private_stop_is_never_reported)
+{
+    ward_attr *a = ward_attr_new();
+    ward_child *priv;
+    pid_t own;
+    int st = -1;
+    char line[32];
+
+    cr_assert_not_null(a);
+    cr_assert_eq(ward_attr_setstdio(a, 1, WARD_STDIO_PIPE, -1), 0);
+    priv = wt_spawn_ok(a, "echo", "ready", "sleep", "20000");
+    cr_assert_eq(wt_read_line(ward_stdio(priv, 1), line, sizeof line), 0);
+    cr_assert_eq(ward_kill(priv, SIGSTOP), 0);
+    /* Let the stop happen, then look for it with every "any child" form. */
+    for (int i = 0; i < 2000; i++) {
+        char path[64], stat[512];
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/%ld/stat", (long)ward_pid(priv));
+        f = fopen(path, "re");
+        if (f == NULL)
+            break;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        char *rp = strrchr(stat, ')');
+        if (rp != NULL && rp[1] == ' ' && rp[2] == 'T')
+            break;
+        wt_sleep_ms(1);
+    }
+    cr_assert_eq(ward_waitpid(-1, &st, WUNTRACED | WNOHANG), 0,
+                 "the private child's stop was reported");
+    cr_assert_eq(ward_waitpid(0, &st, WUNTRACED | WCONTINUED | WNOHANG), 0);
+    /* An own child's stop is reported, the private one's still not. */
+    own = own_stopper();
+    cr_assert_eq(wpid(-1, &st, WUNTRACED), own, "ward_waitpid(-1, WUNTRACED): %s",
+                 strerror(errno));
+    cr_assert(WIFSTOPPED(st), "status 0x%x", st);
+    cr_assert_eq(ward_kill(priv, SIGCONT), 0);
+    cr_assert_eq(kill(own, SIGKILL), 0);
+    cr_assert_eq(wpid(-1, &st, WUNTRACED | WCONTINUED), own);
+    cr_assert(WIFSIGNALED(st) || WIFCONTINUED(st), "status 0x%x", st);
+    if (WIFCONTINUED(st)) {
+        cr_assert_eq(wpid(own, &st, 0), own);
+    }
+    /* Only the (running) private child is left: nothing to report. */
+    cr_assert_eq(ward_waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED), 0);
+    wt_kill_reap(priv);
+    ward_attr_free(a);
+}
+
+/* ---- waitid ------------------------------------------------------------- */
+
+Test(waitany, waitid_all_and_pid)
+{
+    ward_child *priv = wt_spawn_ok(NULL, "7");
+    pid_t own1 = wt_own_child(21, 100);
+    pid_t own2 = wt_own_child(22, 0);
+    siginfo_t si;
+
+    cr_assert_eq(wt_wait_ended(own2), 0);
+    /* WNOWAIT: reported but left in place. */
+    memset(&si, 0, sizeof si);
+    cr_assert_eq(ward_waitid(P_PID, (id_t)own2, &si, WEXITED | WNOWAIT), 0,
+                 "ward_waitid(P_PID, WNOWAIT): %s", strerror(errno));
+    cr_assert_eq(si.si_pid, own2);
+    cr_assert_eq(si.si_code, CLD_EXITED);
+    cr_assert_eq(si.si_status, 22);
+    cr_assert(!wt_reaped(own2));
+    memset(&si, 0, sizeof si);
+    cr_assert_eq(ward_waitid(P_PID, (id_t)own2, &si, WEXITED), 0);
+    cr_assert_eq(si.si_pid, own2);
+    cr_assert(wt_reaped(own2));
+    /* P_ALL finds the other own child, never the private one. */
+    memset(&si, 0, sizeof si);
+    int r;
+    while ((r = ward_waitid(P_ALL, 0, &si, WEXITED)) < 0 && errno == EINTR)
+        ;
+    cr_assert_eq(r, 0, "ward_waitid(P_ALL): %s", strerror(errno));
+    cr_assert_eq(si.si_pid, own1, "ward_waitid(P_ALL) reported pid %ld",
+                 (long)si.si_pid);
+    cr_assert_eq(si.si_code, CLD_EXITED);
+    cr_assert_eq(si.si_status, 21);
+    memset(&si, 0, sizeof si);
+    wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
+    wt_reap_exit(priv, 7);
+}
+
+Test(waitany, waitid_pgid)
+{
+    pid_t own = fork();
+    siginfo_t si;
+
+    cr_assert_geq(own, 0);
+    if (own == 0) {
+        setpgid(0, 0);
+        _exit(23);
+    }
+    setpgid(own, own);
+    ward_child *priv = wt_spawn_ok(NULL, "8");
+    memset(&si, 0, sizeof si);
+    int r;
+    while ((r = ward_waitid(P_PGID, (id_t)own, &si, WEXITED)) < 0 && errno == EINTR)
+        ;
+    cr_assert_eq(r, 0, "ward_waitid(P_PGID): %s", strerror(errno));
+    cr_assert_eq(si.si_pid, own);
+    cr_assert_eq(si.si_status, 23);
+    /* Our own group holds only the private child now. */
+    memset(&si, 0, sizeof si);
+    r = ward_waitid(P_PGID, (id_t)getpgrp(), &si, WEXITED | WNOHANG);
+    cr_assert(r == 0 || errno == ECHILD, "ward_waitid: %s", strerror(errno));
+    cr_assert_neq(si.si_pid, ward_pid(priv));
+    wt_reap_exit(priv, 8);
+}
+
+Test(waitany, waitid_private_stop_not_reported)
+{
+    ward_child *priv = wt_spawn_ok(NULL, "sleep", "20000");
+    siginfo_t si;
+
+    cr_assert_eq(ward_kill(priv, SIGSTOP), 0);
+    wt_sleep_ms(50);
+    memset(&si, 0, sizeof si);
+    cr_assert_eq(ward_waitid(P_ALL, 0, &si, WSTOPPED | WEXITED | WNOHANG), 0,
+                 "ward_waitid: %s", strerror(errno));
+    cr_assert_eq(si.si_pid, 0, "a private child's stop was reported");
+    wt_kill_reap(priv);
+}
+
+#ifdef P_PIDFD
+Test(waitany, waitid_pidfd)
+{
+    pid_t own = wt_own_child(24, 50);
+    ward_child *priv = wt_spawn_ok(NULL, "sleep", "100");
+    int fd = (int)syscall(SYS_pidfd_open, own, 0);
+    siginfo_t si;
+
+    if (fd < 0) {
+        int st;
+        wpid(own, &st, 0);
+        wt_reap_exit(priv, 0);
+        cr_skip_test("pidfd_open: %s", strerror(errno));
+    }
+    memset(&si, 0, sizeof si);
+    cr_assert_eq(ward_waitid(P_PIDFD, (id_t)fd, &si, WEXITED), 0,
+                 "ward_waitid(P_PIDFD, own): %s", strerror(errno));
+    cr_assert_eq(si.si_pid, own);
+    cr_assert_eq(si.si_status, 24);
+    close(fd);
+    /* A private child's pidfd is refused. */
+    fd = (int)syscall(SYS_pidfd_open, ward_pid(priv), 0);
+    cr_assert_geq(fd, 0);
+    wt_assert_err(ward_waitid(P_PIDFD, (id_t)fd, &si, WEXITED), ECHILD);
+    close(fd);
+    wt_reap_exit(priv, 0);
+}
+#endif
+
+/* ---- Private children reaped on the way --------------------------------- */
+
+Test(waitany, private_child_reaped_on_the_way_keeps_its_status)
+{
+    ward_child *p1 = wt_spawn_ok(NULL, "3");
+    ward_child *p2 = wt_spawn_ok(NULL, "raise", "USR1");
+    ward_child *p3 = wt_spawn_ok(NULL, "sleep", "100", "exit", "33");
+    pid_t own = wt_own_child(9, 300);
+    struct rusage ru;
+    int st = -1;
+
+    cr_assert_eq(wt_wait_ended(ward_pid(p1)), 0);
+    cr_assert_eq(wt_wait_ended(ward_pid(p2)), 0);
+    cr_assert_eq(wpid(-1, &st, 0), own, "ward_waitpid(-1): %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 9, "status 0x%x", st);
+    /* All three private children ended while ward_waitpid(-1) ran. */
+    wt_reap_exit(p1, 3);
+    st = wt_wait_ok(p2);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1, "status 0x%x", st);
+    /* Reaped by ward, not stolen: the usage is known. */
+    cr_assert_eq(ward_rusage(p2, &ru), 0, "ward_rusage: %s", strerror(errno));
+    ward_free(p2);
+    wt_reap_exit(p3, 33);
+}
+
+struct blocked_waiter {
+    pid_t ret;
+    int err, status;
+    atomic_int done;
+};
+
+static void *blocking_waitpid(void *arg)
+{
+    struct blocked_waiter *w = arg;
+
+    w->ret = wpid(-1, &w->status, 0);
+    w->err = errno;
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+Test(waitany, blocking_wait_outlives_private_children)
+{
+    struct blocked_waiter w = {0, 0, -1, 0};
+    ward_child *p[3];
+    pthread_t t;
+
+    p[0] = wt_spawn_ok(NULL, "sleep", "2000");
+    cr_assert_eq(pthread_create(&t, NULL, blocking_waitpid, &w), 0);
+    p[1] = wt_spawn_ok(NULL, "41");
+    p[2] = wt_spawn_ok(NULL, "sleep", "50", "exit", "42");
+    cr_assert_eq(wt_wait_ended(ward_pid(p[2])) == 0 || errno == ECHILD, 1);
+    wt_sleep_ms(100);
+    /* Private children ended: the waiter saw nothing and still waits. */
+    cr_assert_eq(atomic_load(&w.done), 0,
+                 "ward_waitpid(-1) returned %ld (%s) with only private children",
+                 (long)w.ret, strerror(w.err));
+    pid_t own = wt_own_child(43, 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(w.ret, own, "ward_waitpid(-1) returned %ld (%s)", (long)w.ret,
+                 strerror(w.err));
+    cr_assert(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 43);
+    wt_reap_exit(p[1], 41);
+    wt_reap_exit(p[2], 42);
+    wt_kill_reap(p[0]);
+}
+
+/* ---- A raw thief -------------------------------------------------------- */
+
+/* Kernel release at least major.minor? */
+static int kernel_at_least(int major, int minor)
+{
+    struct utsname u;
+    int ma = 0, mi = 0;
+
+    if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+        return 0;
+    return ma > major || (ma == major && mi >= minor);
+}
+
+Test(waitany, raw_thief_status_recovered_or_echild)
+{
+    ward_child *c = wt_spawn_ok(NULL, "13");
+    pid_t pid = ward_pid(c);
+    struct rusage ru;
+    int st = -1, stolen = -1;
+
+    /* Code that bypasses ward entirely takes the status. */
+    cr_assert_eq(waitpid(pid, &stolen, 0), pid, "raw waitpid: %s", strerror(errno));
+    cr_assert(WIFEXITED(stolen) && WEXITSTATUS(stolen) == 13);
+    int r = ward_wait(c, &st);
+    int e = errno;
+    if (!wt_posix_backend() && kernel_at_least(6, 15)) {
+        /* PIDFD_INFO_EXIT: the stolen status is recovered. */
+        cr_assert_eq(r, 0, "ward_wait after theft: %s (Linux %s recovers it)",
+                     strerror(e), ">= 6.15");
+        cr_assert_eq(st, stolen, "recovered status 0x%x, true 0x%x", st, stolen);
+        wt_assert_err(ward_rusage(c, &ru), ENODATA);
+    } else {
+        /* Never success with a wrong status, never a hang. */
+        cr_assert(r == -1 ? e == ECHILD : st == stolen,
+                  "ward_wait after theft: r=%d errno=%s status 0x%x", r,
+                  strerror(e), st);
+    }
+    /* The same answer again, and no signal for a stranger. */
+    int st2 = -2;
+    int r2 = ward_wait(c, &st2);
+    cr_assert_eq(r2, r);
+    if (r == 0)
+        cr_assert_eq(st2, st);
+    wt_assert_err(ward_kill(c, SIGKILL), ESRCH);
+    ward_free(c);
+}
