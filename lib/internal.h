@@ -65,31 +65,6 @@ struct ward_child {
     struct ward__usage usage;
 };
 
-/* What the child does between clone and exec, prepared by the parent. */
-struct ward__fdmap {
-    int src;      /* descriptor in the parent */
-    int dst;      /* number it gets in the child */
-    int optional; /* inherit mode: a closed src is not an error */
-};
-
-struct ward__exec {
-    char *const *argv;
-    char *const *envp;
-    char **paths;   /* candidate programs, tried in order (PATH search) */
-    size_t npaths;
-    const char *cwd;
-    mode_t umask;
-    int set_umask;
-    unsigned int flags;
-    struct ward__fdmap *fds;
-    size_t nfds;
-    int *src;       /* scratch for the child: where each source now is */
-    int *dsts;      /* every dst, sorted */
-    int maxdst;     /* highest dst in fds */
-    sigset_t mask;  /* mask the child execs with */
-    volatile int err; /* written by the child: why exec failed */
-};
-
 /* libc's functions, as ward calls them: see real.c. */
 struct ward__libc {
     int (*waitid)(idtype_t, id_t, siginfo_t *, int);
@@ -144,60 +119,7 @@ extern int ward__guarded;
 /* Called by the guard's handler: wake ward's own waiters.  Async-signal-safe. */
 void ward__posix_sigchld(void);
 
-/*
- * A backend is a const table of the few operations that differ between
- * kernels.  Everything else is in the core.  Each operation documents its
- * error contract; -1 always comes with errno set.
- */
-struct ward__backend {
-    const char *name;
-    /* Probe the kernel.  -1/ENOSYS (or EINVAL, EPERM) selects the next one. */
-    int (*init)(void);
-    /*
-     * Start a vfork-style child that runs ward__exec_child(ex).  On success
-     * *pid and *pidfd (or -1) are set and the child has exec'd.  If the child
-     * failed before exec it has been reaped, and -1 is returned with errno
-     * set to the child's error.
-     */
-    int (*spawn)(struct ward__exec *ex, pid_t *pid, int *pidfd);
-    /* Take a descriptor for a child made by fork().  Called under ward__lock. */
-    int (*adopt)(pid_t pid, int *pidfd);
-    /*
-     * Reap c without blocking.  Called under ward__lock.  Returns 1 with
-     * *status (and *usage) set, 0 if c still runs, -1/ECHILD if c is no longer
-     * our child (someone else reaped it).
-     */
-    int (*reap)(ward_child *c, int *status, struct ward__usage *usage);
-    /* After reap's ECHILD: recover the stolen status. -1/ENODATA if lost. */
-    int (*recover)(ward_child *c, int *status);
-    /*
-     * Sleep until c may be reapable, the deadline (absolute, monotonic;
-     * NULL for none) passes (-1/ETIMEDOUT), or a signal arrives (-1/EINTR).
-     * Called without locks.  Spurious returns of 0 are allowed.
-     */
-    int (*block)(ward_child *c, const struct timespec *deadline);
-    /* Signal c, which is unreaped.  Called under ward__lock. */
-    int (*signal)(ward_child *c, int sig);
-    /* Release what the backend holds for c (its descriptor). */
-    void (*forget)(ward_child *c);
-    /*
-     * The events descriptor: open it (once; later calls return the same
-     * descriptor), watch or unwatch a child in it (under ward__lock), and
-     * collect the pids of children that may have ended, without blocking.
-     * events_drain sets *scan_all when it cannot name them (posix).
-     */
-    int (*events_open)(void);
-    int (*watch)(ward_child *c);
-    void (*unwatch)(ward_child *c);
-    int (*events_drain)(pid_t *pids, int max, int *scan_all);
-    /* In the child of a fork: drop inherited descriptors and state. */
-    void (*atfork_child)(void);
-    void (*atfork_prepare)(void);
-    void (*atfork_parent)(void);
-};
-
-extern const struct ward__backend ward__linux_backend;
-extern const struct ward__backend ward__posix_backend;
+#include "backend.h"
 
 extern const struct ward__backend *ward__be;
 extern pthread_mutex_t ward__mutex;
