@@ -78,6 +78,7 @@ static ward_child *initial[64];
 static ward_child **buckets = initial;
 static size_t nbuckets = 64, count;
 static size_t norphans;
+static ward_child *orphans;   /* dropped while running, linked by pnext */
 static ward_child *graveyard; /* reaped orphans, freed by ward__bury() */
 
 /* Handles whose callback is due, in the order their children ended. */
@@ -226,6 +227,14 @@ reaped:
          * Not freed here: this may run inside a signal handler (libward-guard's
          * waitpid() is async-signal-safe), where free() is not.
          */
+        ward_child **pp;
+
+        for (pp = &orphans; *pp != NULL; pp = &(*pp)->pnext) {
+            if (*pp == c) {
+                *pp = c->pnext;
+                break;
+            }
+        }
         norphans--;
         ward__be->forget(c);
         c->next = graveyard;
@@ -255,7 +264,10 @@ ward__bury(void)
 void
 ward__adopt_orphan(ward_child *c)
 {
+    /* Its callback was cancelled, so pnext is free to link the orphans. */
     c->orphan = 1;
+    c->pnext = orphans;
+    orphans = c;
     norphans++;
     (void)ward__try_reap(c);
 }
@@ -263,16 +275,11 @@ ward__adopt_orphan(ward_child *c)
 void
 ward__reap_orphans(void)
 {
-    if (norphans == 0)
-        return;
-    for (size_t i = 0; i < nbuckets && norphans > 0; i++) {
-        ward_child *c = buckets[i], *next;
+    ward_child *c = orphans, *next;
 
-        for (; c != NULL; c = next) {
-            next = c->next;
-            if (c->orphan)
-                (void)ward__try_reap(c);
-        }
+    for (; c != NULL; c = next) {
+        next = c->pnext;
+        (void)ward__try_reap(c);
     }
 }
 
@@ -489,6 +496,7 @@ reset_after_fork(void)
     }
     count = 0;
     norphans = 0;
+    orphans = NULL;
     pending_head = NULL;
     pending_tail = &pending_head;
     events_on = 0;
