@@ -14,7 +14,18 @@
 
 const struct ward__backend *ward__be;
 pthread_mutex_t ward__mutex = PTHREAD_MUTEX_INITIALIZER;
-pthread_rwlock_t ward__gate = PTHREAD_RWLOCK_INITIALIZER;
+/*
+ * Waits for any child take the gate exclusively; spawns take it shared.
+ * Where the C library lets us, writers come first, so a steady stream of
+ * spawns from many threads cannot starve a wait.  Nothing in ward takes
+ * the gate shared twice in one thread (which that mode forbids).
+ */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define GATE_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define GATE_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
+#endif
+pthread_rwlock_t ward__gate = GATE_INITIALIZER;
 unsigned int ward__gen;
 
 #ifdef WARD_GUARD
@@ -466,7 +477,7 @@ static void
 reset_after_fork(void)
 {
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    pthread_rwlock_t g = PTHREAD_RWLOCK_INITIALIZER;
+    pthread_rwlock_t g = GATE_INITIALIZER;
 
     ward__gen++;
     owner_pid = getpid();
