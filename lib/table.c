@@ -79,6 +79,12 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_errno;
 static pid_t owner_pid;            /* the process the table belongs to */
 static _Thread_local int prepared; /* ward_fork_prepare() holds the gate */
+/*
+ * From ward_fork_prepare() until the parent or child call, the gate is held
+ * shared, so every signal is blocked in the forking thread: a handler that
+ * waited for any child through ward would otherwise wait for that very gate.
+ */
+static _Thread_local sigset_t prepare_mask;
 
 /*
  * Chained hash table keyed by pid; grows so chains stay short.  It starts
@@ -588,6 +594,8 @@ ward_version(void)
 int
 ward_fork_prepare(void)
 {
+    sigset_t all;
+
     if (prepared) {
         errno = EDEADLK;
         return -1;
@@ -596,7 +604,8 @@ ward_fork_prepare(void)
         return -1;
     ward__bury();
     ward__reap_orphans_unlocked();
-    ward__sig_enter();
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &prepare_mask);
     pthread_rwlock_rdlock(&ward__gate);
     prepared = 1;
     return 0;
@@ -607,7 +616,7 @@ release_prepare(void)
 {
     prepared = 0;
     pthread_rwlock_unlock(&ward__gate);
-    ward__sig_leave();
+    pthread_sigmask(SIG_SETMASK, &prepare_mask, NULL);
 }
 
 ward_child *
@@ -672,9 +681,9 @@ ward_fork_child(void)
         leave_after_fork();
     }
     if (prepared) {
-        /* The gate was re-initialised with the rest; leave prepare's section. */
+        /* The gate was re-initialised with the rest; restore the mask. */
         prepared = 0;
-        ward__sig_leave();
+        pthread_sigmask(SIG_SETMASK, &prepare_mask, NULL);
     }
 }
 
