@@ -53,6 +53,9 @@ ward__ms_until(const struct timespec *deadline)
     if (deadline == NULL)
         return -1;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    /* Far deadlines (up to the largest time_t) must not overflow. */
+    if (deadline->tv_sec - now.tv_sec > INT_MAX / 1000)
+        return INT_MAX;
     ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
          (deadline->tv_nsec - now.tv_nsec + 999999) / 1000000;
     if (ms < 0)

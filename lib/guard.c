@@ -133,6 +133,7 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
     const struct sigaction *ua = &user_act[atomic_load(&user_idx)];
     int opts = WEXITED | WNOHANG | WNOWAIT;
     siginfo_t seen;
+    int ran_user = 0;
 
     ward__posix_sigchld();
     if (!(ua->sa_flags & SA_NOCLDSTOP) && user_has_handler(ua))
@@ -158,9 +159,12 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
         if (user_has_handler(ua)) {
             seen.si_signo = SIGCHLD;
             call_user(ua, sig, &seen, ctx);
+            ran_user = 1;
         }
         break;
     }
+    if (!ran_user)
+        ward__quiet_signals++;
     (void)info;
     errno = e;
 }

@@ -114,6 +114,18 @@ void ward__slot_unclaim(struct ward__slot *s, pid_t pid);
 /* Set by the guard's handler when it could not see past a child that ward
  * was busy with: ward re-raises SIGCHLD once it is done with it. */
 extern _Atomic int ward__deferred;
+/*
+ * Counts, per thread, the SIGCHLD handlers of ward's own that ran without
+ * running a handler of the program (the posix backend's, the guard's).  A
+ * sleep that such a handler interrupted is not the caller's EINTR: the
+ * backends compare it before and after, and sleep again.  Initial-exec, as
+ * it is written from signal handlers.
+ */
+extern _Thread_local unsigned int ward__quiet_signals
+    __attribute__((tls_model("initial-exec")));
+/* An EINTR from a sleep that began when the count was n0: is it the caller's? */
+#define WARD__CALLERS_EINTR(n0) (errno == EINTR && ward__quiet_signals == (n0))
+
 /* Set when libward-guard's SIGCHLD handler is in place. */
 extern int ward__guarded;
 /* Called by the guard's handler: wake ward's own waiters.  Async-signal-safe. */

@@ -89,6 +89,7 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
 {
     for (;;) {
         siginfo_t si;
+        unsigned int n0;
         int r;
 
         ward__sig_enter();
@@ -103,8 +104,10 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
         if (r != 0 || (options & WNOHANG))
             return r;
         /* Sleep until some matching child is ready; look again. */
+        n0 = ward__quiet_signals;
         memset(&si, 0, sizeof(si));
-        if (ward__real.waitid(idtype, id, &si, (options | WNOWAIT) & ~WNOHANG) == -1)
+        if (ward__real.waitid(idtype, id, &si, (options | WNOWAIT) & ~WNOHANG) == -1 &&
+            (errno != EINTR || WARD__CALLERS_EINTR(n0)))
             return -1;
     }
 }

@@ -149,14 +149,16 @@ static double cputime(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Where spin_ms() leaves its sums, so that the loop is not optimised away. */
+static volatile unsigned long spin_sink;
+
 static void spin_ms(long ms)
 {
-    volatile unsigned long x = 0;
     double end = cputime() + (double)ms / 1000.0;
 
     while (cputime() < end)
         for (int i = 0; i < 10000; i++)
-            x += (unsigned long)i;
+            spin_sink += (unsigned long)i;
 }
 
 /* The signals worth listing: the classic ones and the real-time range. */

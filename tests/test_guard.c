@@ -214,7 +214,6 @@ Test(guard, sig_ign_reaps_own_children_only)
 }
 
 static atomic_int stop_thief, thief_got_private;
-static ward_child *volatile current[4];
 
 static void *
 thief_thread(void *arg)

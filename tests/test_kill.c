@@ -348,3 +348,62 @@ Test(kill, terminate_child_that_exits_during_the_grace)
     ward_free(c);
     ward_attr_free(a);
 }
+
+/* ---- ward_terminate never fails with EINTR ------------------------------ */
+
+static volatile sig_atomic_t nagged;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    nagged++;
+}
+
+struct nagger {
+    pthread_t target;
+    atomic_int stop;
+};
+
+static void *nag_thread(void *arg)
+{
+    struct nagger *n = arg;
+
+    while (!atomic_load(&n->stop)) {
+        wt_sleep_ms(10);
+        if (!atomic_load(&n->stop))
+            pthread_kill(n->target, SIGUSR1);
+    }
+    return NULL;
+}
+
+Test(kill, terminate_restarts_after_signal_handlers)
+{
+    struct sigaction sa, old;
+    struct nagger n;
+    pthread_t t;
+    ward_attr *a = attr_with(0);
+    ward_child *c = wt_spawn_ok(a, "ignore", "TERM", "echo", "ready", "sleep",
+                                "20000");
+    int st = -1, r, e;
+
+    /* A handler without SA_RESTART runs again and again during the grace
+     * and the final wait (API.md: terminate never fails with EINTR). */
+    wait_ready(c);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    cr_assert_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    n.target = pthread_self();
+    atomic_init(&n.stop, 0);
+    nagged = 0;
+    cr_assert_eq(pthread_create(&t, NULL, nag_thread, &n), 0);
+    r = ward_terminate(c, 300, &st);
+    e = errno;
+    atomic_store(&n.stop, 1);
+    pthread_join(t, NULL);
+    sigaction(SIGUSR1, &old, NULL);
+    cr_assert_eq(r, 0, "ward_terminate: %s", strerror(e));
+    cr_assert_gt(nagged, 0);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+    ward_free(c);
+    ward_attr_free(a);
+}

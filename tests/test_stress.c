@@ -6,18 +6,19 @@
  * signal), keeping a few of them running at a time and waiting in different
  * orders and with different calls.  Meanwhile:
  *
- *  - a thief thread loops on ward_waitpid(-1, WNOHANG): it must never get a
- *    private child;
+ *  - a thief thread loops on ward_waitpid(-1, WNOHANG), and another blocks
+ *    in ward_waitpid(-1, 0): neither may ever get a private child;
  *  - a forker thread fork()s children of its own (not through ward) and reaps
  *    each with ward_waitpid(pid, ...).
  *
- * The thief waits for "any child", so it may legitimately take one of the
- * forker's own children before the forker does.  Ward passes own children
+ * The thieves wait for "any child", so they may legitimately take one of
+ * the forker's own children before the forker does.  Ward passes own children
  * through untouched, so the forker then gets ECHILD; the pair keeps a
  * registry to check that every own child is reaped exactly once, by its
  * owner or by the thief, with its true status, and that whatever the thief
  * got is one of them.  Every private status must be exact, and nothing may
- * be left running at the end.
+ * be left running at the end.  The blocking thief is let go at the end by
+ * one last own child.
  */
 #include "common.h"
 
@@ -46,7 +47,7 @@ struct own {
 
 static struct own owns[MAX_OWN];
 static int nown;
-static long own_by_owner, own_by_thief;
+static long own_by_owner, own_by_thief, own_by_blocking;
 static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct own *own_find(pid_t pid)
@@ -134,7 +135,59 @@ static void *spawner(void *arg)
     return NULL;
 }
 
-/* ---- The thief ---------------------------------------------------------- */
+/* ---- The thieves -------------------------------------------------------- */
+
+static atomic_int all_done;
+
+/* A thief got pid r with status st: it must be an own child, once. */
+static void thief_got(const char *who, pid_t r, int st)
+{
+    pthread_mutex_lock(&own_lock);
+    struct own *o = own_find(r);
+    if (o == NULL) {
+        wt_error(&errs, "%s: ward_waitpid(-1) returned pid %ld, which is "
+                 "not an own child (a private child?), status 0x%x",
+                 who, (long)r, st);
+    } else if (o->by_thief) {
+        wt_error(&errs, "%s: own child %ld reported twice", who, (long)r);
+    } else {
+        o->by_thief = 1;
+        o->status = st;
+        own_by_thief++;
+        if (who[0] == 'b')
+            own_by_blocking++;
+    }
+    pthread_mutex_unlock(&own_lock);
+}
+
+static void *blocking_thief(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int st = -1;
+        pid_t r = ward_waitpid(-1, &st, 0);
+
+        if (r > 0) {
+            thief_got("blocking thief", r, st);
+            if (atomic_load(&all_done))
+                break;
+            continue;
+        }
+        if (r == 0) {
+            wt_error(&errs, "blocking thief: ward_waitpid(-1, 0) returned 0");
+        } else if (errno == ECHILD) {
+            /* No child at all for a moment: look again a little later. */
+            if (atomic_load(&all_done))
+                break;
+            wt_sleep_ms(1);
+        } else if (errno != EINTR) {
+            wt_error(&errs, "blocking thief: ward_waitpid(-1, 0): %s",
+                     strerror(errno));
+            wt_sleep_ms(1);
+        }
+    }
+    return NULL;
+}
 
 static void *thief(void *arg)
 {
@@ -144,20 +197,7 @@ static void *thief(void *arg)
         pid_t r = ward_waitpid(-1, &st, WNOHANG);
 
         if (r > 0) {
-            pthread_mutex_lock(&own_lock);
-            struct own *o = own_find(r);
-            if (o == NULL) {
-                wt_error(&errs, "thief: ward_waitpid(-1) returned pid %ld, "
-                         "which is not an own child (a private child?), "
-                         "status 0x%x", (long)r, st);
-            } else if (o->by_thief) {
-                wt_error(&errs, "thief: own child %ld reported twice", (long)r);
-            } else {
-                o->by_thief = 1;
-                o->status = st;
-                own_by_thief++;
-            }
-            pthread_mutex_unlock(&own_lock);
+            thief_got("thief", r, st);
             continue;
         }
         if (r < 0 && errno != ECHILD && errno != EINTR)
@@ -237,11 +277,13 @@ static void *forker(void *arg)
 Test(stress, eight_threads_500_children_each_with_a_thief_and_a_forker,
      .timeout = 170)
 {
-    pthread_t sp[SPAWNERS], th, fk;
+    pthread_t sp[SPAWNERS], th, bt, fk;
 
     atomic_store(&spawners_left, SPAWNERS);
+    atomic_store(&all_done, 0);
     wt_helper();
     cr_assert_eq(pthread_create(&th, NULL, thief, NULL), 0);
+    cr_assert_eq(pthread_create(&bt, NULL, blocking_thief, NULL), 0);
     cr_assert_eq(pthread_create(&fk, NULL, forker, NULL), 0);
     for (long i = 0; i < SPAWNERS; i++)
         cr_assert_eq(pthread_create(&sp[i], NULL, spawner, (void *)i), 0);
@@ -250,9 +292,32 @@ Test(stress, eight_threads_500_children_each_with_a_thief_and_a_forker,
     pthread_join(fk, NULL);
     pthread_join(th, NULL);
 
+    /* Let the blocking thief go: one last own child, which only it waits for. */
+    atomic_store(&all_done, 1);
+    pthread_mutex_lock(&own_lock);
+    pid_t last = fork();
+    if (last == 0)
+        _exit(0);
+    if (last > 0)
+        owns[nown++] = (struct own){last, 0, 0, -1};
+    pthread_mutex_unlock(&own_lock);
+    cr_assert_gt(last, 0, "fork: %s", strerror(errno));
+    pthread_join(bt, NULL);
+    pthread_mutex_lock(&own_lock);
+    struct own *o = own_find(last);
+    if (!o->by_thief) {
+        /* The blocking thief had already left on ECHILD: reap it here. */
+        int st;
+        cr_assert_eq(ward_waitpid(last, &st, 0), last);
+        own_by_owner++;
+    }
+    pthread_mutex_unlock(&own_lock);
+
     cr_log_info("stress: %ld private children reaped; own children: %d, "
-                "%ld reaped by their owner, %ld by the thief",
-                atomic_load(&private_reaped), nown, own_by_owner, own_by_thief);
+                "%ld reaped by their owner, %ld by the thieves (%ld by the "
+                "blocking one)",
+                atomic_load(&private_reaped), nown, own_by_owner, own_by_thief,
+                own_by_blocking);
     wt_assert_no_errors(&errs);
     cr_assert_eq(atomic_load(&eintr_count), 0,
                  "%ld waits failed with EINTR though the program has no "

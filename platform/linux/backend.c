@@ -207,6 +207,7 @@ linux_block(ward_child *c, const struct timespec *deadline)
 {
     struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
     struct timespec left, now;
+    unsigned int n0;
     int r;
 
     if (deadline != NULL) {
@@ -220,9 +221,11 @@ linux_block(ward_child *c, const struct timespec *deadline)
         if (left.tv_sec < 0)
             left.tv_sec = left.tv_nsec = 0;
     }
+    n0 = ward__quiet_signals;
     r = ppoll(&pfd, 1, deadline != NULL ? &left : NULL, NULL);
     if (r == -1)
-        return -1;
+        /* libward-guard's own SIGCHLD handler is no reason to give up. */
+        return WARD__CALLERS_EINTR(n0) ? -1 : 0;
     if (r == 0) {
         errno = ETIMEDOUT;
         return -1;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -62,18 +63,9 @@ on_sigchld(int sig, siginfo_t *si, void *ctx)
             chained.sa_sigaction(sig, si, ctx);
     } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
         chained.sa_handler(sig);
+    } else {
+        ward__quiet_signals++;
     }
-}
-
-static int
-set_flags(int fd)
-{
-    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-
-    if (fl == -1 || fdfl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) == -1)
-        return -1;
-    return 0;
 }
 
 /*
@@ -87,17 +79,12 @@ make_pipe(int *r, _Atomic int *w)
 {
     int p[2];
 
-    if (pipe(p) == -1)
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
         return -1;
     p[0] = ward__fd_above_stdio(p[0]);
     p[1] = ward__fd_above_stdio(p[1]);
     if (p[0] == -1 || p[1] == -1) {
         WARD__KEEP_ERRNO(if (p[0] != -1) close(p[0]); if (p[1] != -1) close(p[1]));
-        return -1;
-    }
-    if (set_flags(p[0]) == -1 || set_flags(p[1]) == -1) {
-        close(p[0]);
-        close(p[1]);
         return -1;
     }
     *r = p[0];
@@ -248,7 +235,7 @@ timed_block(ward_child *c, const struct timespec *deadline)
             errno = ETIMEDOUT;
             return -1;
         }
-        return poll(NULL, 0, ms > 10 ? 10 : ms) == -1 ? -1 : 0;
+        return poll(NULL, 0, ms > 10 ? 10 : ms) == -1 && errno == EINTR ? -1 : 0;
     }
     if (ended(c))
         return 0;
@@ -263,11 +250,14 @@ timed_block(ward_child *c, const struct timespec *deadline)
         char buf[64];
         int err = 0;
 
+        unsigned int n0 = ward__quiet_signals;
+
         leader = 1;
         pthread_mutex_unlock(&pm);
         r = poll(&pfd, 1, ward__ms_until(deadline));
-        if (r == -1)
-            err = errno;
+        /* Our own SIGCHLD handler interrupting us is a wake-up, not an error. */
+        if (r == -1 && WARD__CALLERS_EINTR(n0))
+            err = EINTR;
         else if (r == 0)
             err = ETIMEDOUT;
         while (read(pipe_r, buf, sizeof(buf)) > 0)
@@ -283,6 +273,9 @@ timed_block(ward_child *c, const struct timespec *deadline)
         }
         return 0;
     }
+    /* A deadline beyond what poll() can express is as good as none. */
+    if (ward__ms_until(deadline) == INT_MAX)
+        deadline = NULL;
     while (generation == g && leader && r == 0) {
         if (deadline != NULL)
             r = pthread_cond_timedwait(&pc, &pm, deadline);
@@ -308,9 +301,11 @@ posix_block(ward_child *c, const struct timespec *deadline)
      * No deadline: the kernel itself sleeps until this child has ended,
      * without reaping it (WNOWAIT), so any number of threads may wait here.
      */
+    unsigned int n0 = ward__quiet_signals;
+
     memset(&si, 0, sizeof(si));
     if (ward__real.waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
-        errno != ECHILD)
+        errno != ECHILD && (errno != EINTR || WARD__CALLERS_EINTR(n0)))
         return -1;
     return 0;
 }
