@@ -36,6 +36,10 @@ MANDOC=${MANDOC:-mandoc}
 NM=${NM:-nm}
 
 header=$srcdir/include/ward.h
+# The libev adapter's header and library are checked with the rest when
+# they exist (libward-ev is built only where libev is installed).
+evheader=$srcdir/include/ward/ev.h
+[ -f "$evheader" ] || evheader=
 mandir=$srcdir/man
 fragment=$srcdir/man/Makemodule.am
 
@@ -164,7 +168,7 @@ END {
 		params = substr(s, p + 1, q - p - 1)
 		printf "H\t%s\t%s\t%s\t%s\n", name, canon(ret), canon(params), s
 	}
-}' "$header" > "$tmp/header"
+}' "$header" ${evheader:+"$evheader"} > "$tmp/header"
 if ! grep '^H' "$tmp/header" > /dev/null; then
 	echo "$me: ERROR: no WARD_EXPORT prototype found in $header" >&2
 	exit 99
@@ -190,6 +194,12 @@ fi
 if [ -n "$shlib" ]; then
 	if ! "$NM" -D --defined-only "$shlib" > "$tmp/nm" 2> "$tmp/nm.err"; then
 		echo "$me: ERROR: $NM -D --defined-only $shlib failed:" >&2
+		cat "$tmp/nm.err" >&2
+		exit 99
+	fi
+	evlib=$(dirname "$shlib")/libward-ev.so
+	if [ -f "$evlib" ] && ! "$NM" -D --defined-only "$evlib" >> "$tmp/nm" 2>> "$tmp/nm.err"; then
+		echo "$me: ERROR: $NM -D --defined-only $evlib failed:" >&2
 		cat "$tmp/nm.err" >&2
 		exit 99
 	fi
@@ -279,8 +289,8 @@ function macro(line,    mac, rest, a, n, i, params, t, name) {
 	}
 	if (sec != "SYNOPSIS") return
 
-	if (first && msec == "3" && (mac != "In" || n != 1 || a[1] != "ward.h"))
-		problem("SYNOPSIS does not start with .In ward.h")
+	if (first && msec == "3" && (mac != "In" || n != 1 || (a[1] != "ward.h" && a[1] != "ward/ev.h")))
+		problem("SYNOPSIS does not start with .In ward.h (or ward/ev.h)")
 	first = 0
 	if (mac == "Vt" && n > 0 && a[1] == "typedef") {
 		t = ""
