@@ -210,12 +210,19 @@ valid_signal(int sig)
     return sig >= 0 && sig < NSIG;
 }
 
-int
-ward_kill(ward_child *c, int sig)
+static int
+leads_group(const ward_child *c)
+{
+    return (c->flags & (WARD_NEW_PGROUP | WARD_NEW_SESSION)) != 0;
+}
+
+/* ward_kill() (group 0) and ward_killpg() (group 1). */
+static int
+send_signal(ward_child *c, int sig, int group)
 {
     int r;
 
-    if (c == NULL || !valid_signal(sig)) {
+    if (c == NULL || !valid_signal(sig) || (group && !leads_group(c))) {
         errno = EINVAL;
         return -1;
     }
@@ -224,39 +231,26 @@ ward_kill(ward_child *c, int sig)
         errno = ESRCH;
         return -1;
     }
+    /*
+     * While the child is unreaped its pid, and so a group id equal to it,
+     * cannot be given to anyone else; signal_unreaped() keeps it so.
+     */
     ward__lock();
-    r = signal_unreaped(c, sig, 0);
+    r = signal_unreaped(c, sig, group);
     ward__unlock();
     return r;
 }
 
-static int
-leads_group(const ward_child *c)
+int
+ward_kill(ward_child *c, int sig)
 {
-    return (c->flags & (WARD_NEW_PGROUP | WARD_NEW_SESSION)) != 0;
+    return send_signal(c, sig, 0);
 }
 
 int
 ward_killpg(ward_child *c, int sig)
 {
-    int r;
-
-    if (c == NULL || !valid_signal(sig) || !leads_group(c)) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (atomic_load(&c->state) != WARD__RUNNING || foreign(c)) {
-        errno = ESRCH;
-        return -1;
-    }
-    /*
-     * While the leader is unreaped its pid, and so the group id, cannot be
-     * given to anyone else; ward__lock keeps it unreaped during the call.
-     */
-    ward__lock();
-    r = signal_unreaped(c, sig, 1);
-    ward__unlock();
-    return r;
+    return send_signal(c, sig, 1);
 }
 
 static int
