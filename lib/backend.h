@@ -9,7 +9,9 @@
  * stores in the handle (its process descriptor), so the table, the locks and
  * every rule about who may reap what live in the core, tested once.
  *
- * Backends: platform/linux (pidfd), platform/posix (portable fallback).
+ * Backends: platform/linux (pidfd), platform/bsd (FreeBSD process
+ * descriptors), platform/darwin (macOS posix_spawn), the last two sharing
+ * platform/kqueue, and platform/posix (portable fallback).
  */
 #ifndef WARD_BACKEND_H
 #define WARD_BACKEND_H
@@ -80,7 +82,13 @@ struct ward__backend {
     int (*block)(struct ward_child *c, const struct timespec *deadline);
     /* Signal c, which is unreaped.  Called under ward__lock. */
     int (*signal)(struct ward_child *c, int sig);
-    /* Release what the backend holds for c (its descriptor). */
+    /*
+     * Release what the backend holds for c (its descriptor).  Also called
+     * in the child of a fork for handles inherited from the parent, whose
+     * generation is then stale (c->gen != ward__gen): release only what the
+     * fork copied (a kqueue, for one, is not inherited and must not be
+     * closed there).
+     */
     void (*forget)(struct ward_child *c);
     /*
      * The events descriptor: open it (once; later calls return the same
@@ -99,6 +107,8 @@ struct ward__backend {
 };
 
 extern const struct ward__backend ward__linux_backend;
+extern const struct ward__backend ward__bsd_backend;
+extern const struct ward__backend ward__darwin_backend;
 extern const struct ward__backend ward__posix_backend;
 
 #endif

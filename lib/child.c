@@ -301,9 +301,11 @@ ward_free(ward_child *c)
         c->stdio[i] = -1;
     }
     if (foreign(c)) {
-        /* Only our copy of the parent's descriptor is ours to release. */
-        if (c->pidfd != -1)
-            (void)close(c->pidfd);
+        /*
+         * Only what the fork copied is ours to release, and only the
+         * backend knows what that is (a kqueue is not inherited).
+         */
+        ward__be->forget(c);
         free(c);
         return;
     }

@@ -26,9 +26,18 @@
 #define WARD_BUILDING 1
 #include "ward.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+
+/*
+ * ENODATA is an XSI STREAMS error that FreeBSD and OpenBSD never defined.
+ * ward reports ENOATTR there in its place.
+ */
+#if !defined(ENODATA) && defined(ENOATTR)
+#define ENODATA ENOATTR
+#endif
 
 #define WARD__RUNNING 0 /* not reaped yet */
 #define WARD__EXITED  1 /* reaped; status cached */
@@ -198,6 +207,9 @@ int ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
                    void *arg);
 int ward__is_private(pid_t pid);
 int ward__waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
+
+/* pipe2(p, O_CLOEXEC | flags), or its emulation (see spawn.c). */
+int ward__pipe(int p[2], int flags);
 
 /* Move a new descriptor of ward's above 0, 1 and 2 (see spawn.c). */
 int ward__fd_above_stdio(int fd);

@@ -307,6 +307,32 @@ build_paths(struct plan *p, const char *file)
 }
 
 /*
+ * pipe2(O_CLOEXEC | flags) where the system has it.  Elsewhere (macOS) the
+ * flags are set just after pipe(): a fork() and exec in another thread in
+ * between could carry the pipe into that program.
+ */
+int
+ward__pipe(int p[2], int flags)
+{
+#ifdef HAVE_PIPE2
+    return pipe2(p, O_CLOEXEC | flags);
+#else
+    if (pipe(p) == -1)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(p[i], F_GETFL);
+
+        if (fcntl(p[i], F_SETFD, FD_CLOEXEC) == -1 || fl == -1 ||
+            fcntl(p[i], F_SETFL, fl | flags) == -1) {
+            WARD__KEEP_ERRNO(close(p[0]); close(p[1]));
+            return -1;
+        }
+    }
+    return 0;
+#endif
+}
+
+/*
  * A descriptor ward creates must not take the number 0, 1 or 2 when the
  * caller has closed those: a child that inherits its stdio would then get
  * ward's descriptor in its place.  Moves fd above 2, close-on-exec; -1 with
@@ -376,7 +402,7 @@ build_fds(struct plan *p, const ward_attr *a)
             p->close_after[i] = fds[i].src;
             break;
         case WARD_STDIO_PIPE:
-            if (pipe2(pfd, O_CLOEXEC) == -1)
+            if (ward__pipe(pfd, 0) == -1)
                 return -1;
             pfd[0] = ward__fd_above_stdio(pfd[0]);
             pfd[1] = ward__fd_above_stdio(pfd[1]);

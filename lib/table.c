@@ -545,6 +545,12 @@ choose_backend(void)
 #ifdef WARD_HAVE_LINUX_BACKEND
         &ward__linux_backend,
 #endif
+#ifdef WARD_HAVE_BSD_BACKEND
+        &ward__bsd_backend,
+#endif
+#ifdef WARD_HAVE_DARWIN_BACKEND
+        &ward__darwin_backend,
+#endif
         &ward__posix_backend,
     };
     const char *want = getenv("WARD_BACKEND");

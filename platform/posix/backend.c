@@ -79,7 +79,7 @@ make_pipe(int *r, _Atomic int *w)
 {
     int p[2];
 
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+    if (ward__pipe(p, O_NONBLOCK) == -1)
         return -1;
     p[0] = ward__fd_above_stdio(p[0]);
     p[1] = ward__fd_above_stdio(p[1]);
@@ -129,7 +129,9 @@ init_cond(void)
     pthread_condattr_t ca;
 
     pthread_condattr_init(&ca);
+#ifdef HAVE_PTHREAD_CONDATTR_SETCLOCK
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+#endif
     pthread_cond_init(&pc, &ca);
     pthread_condattr_destroy(&ca);
     pc_ready = 1;
@@ -277,10 +279,19 @@ timed_block(ward_child *c, const struct timespec *deadline)
     if (ward__ms_until(deadline) == INT_MAX)
         deadline = NULL;
     while (generation == g && leader && r == 0) {
-        if (deadline != NULL)
+        if (deadline != NULL) {
+#ifdef HAVE_PTHREAD_CONDATTR_SETCLOCK
             r = pthread_cond_timedwait(&pc, &pm, deadline);
-        else
+#else
+            /* No monotonic condition variables (macOS): wait for what is left. */
+            int ms = ward__ms_until(deadline);
+            struct timespec rel = { ms / 1000, (ms % 1000) * 1000000L };
+
+            r = ms == 0 ? ETIMEDOUT : pthread_cond_timedwait_relative_np(&pc, &pm, &rel);
+#endif
+        } else {
             r = pthread_cond_wait(&pc, &pm);
+        }
     }
     pthread_mutex_unlock(&pm);
     if (r == ETIMEDOUT) {

@@ -1,0 +1,9 @@
+/* Stub <dlfcn.h> for FreeBSD 14.  Source: dlopen(3). */
+#ifndef _STUB_DLFCN_H_
+#define _STUB_DLFCN_H_
+
+/* dlopen(3) */
+#define RTLD_NEXT ((void *)-1)
+void *dlsym(void *handle, const char *symbol);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * Stub <pthread.h> for FreeBSD 14.  FreeBSD's pthread objects are pointers,
+ * so every static initializer is NULL.
+ * Source: pthread_mutex_init(3), pthread_mutex_lock(3), pthread_cond_init(3),
+ * pthread_cond_wait(3), pthread_condattr(3), pthread_rwlock_init(3),
+ * pthread_rwlock_rdlock(3), pthread_once(3), pthread_atfork(3),
+ * pthread_self(3).
+ */
+#ifndef _STUB_PTHREAD_H_
+#define _STUB_PTHREAD_H_
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+typedef struct pthread *pthread_t;
+typedef struct pthread_attr *pthread_attr_t;
+typedef struct pthread_mutex *pthread_mutex_t;
+typedef struct pthread_mutex_attr *pthread_mutexattr_t;
+typedef struct pthread_cond *pthread_cond_t;
+typedef struct pthread_cond_attr *pthread_condattr_t;
+typedef struct pthread_rwlock *pthread_rwlock_t;
+typedef struct pthread_rwlockattr *pthread_rwlockattr_t;
+struct pthread_once {
+    int state;
+    pthread_mutex_t mutex;
+};
+typedef struct pthread_once pthread_once_t;
+
+#define PTHREAD_MUTEX_INITIALIZER  NULL
+#define PTHREAD_COND_INITIALIZER   NULL
+#define PTHREAD_RWLOCK_INITIALIZER NULL
+#define PTHREAD_NEEDS_INIT         0
+#define PTHREAD_ONCE_INIT          { PTHREAD_NEEDS_INIT, NULL }
+
+/* pthread_self(3) */
+pthread_t pthread_self(void);
+
+/* pthread_mutex_init(3), pthread_mutex_lock(3), pthread_mutex_unlock(3) */
+int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);
+int pthread_mutex_destroy(pthread_mutex_t *mutex);
+int pthread_mutex_lock(pthread_mutex_t *mutex);
+int pthread_mutex_trylock(pthread_mutex_t *mutex);
+int pthread_mutex_unlock(pthread_mutex_t *mutex);
+
+/* pthread_cond_init(3), pthread_cond_wait(3), pthread_cond_timedwait(3),
+ * pthread_cond_broadcast(3), pthread_cond_signal(3) */
+int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr);
+int pthread_cond_destroy(pthread_cond_t *cond);
+int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex);
+int pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
+                           const struct timespec *abstime);
+int pthread_cond_broadcast(pthread_cond_t *cond);
+int pthread_cond_signal(pthread_cond_t *cond);
+
+/* pthread_condattr(3) */
+int pthread_condattr_init(pthread_condattr_t *attr);
+int pthread_condattr_destroy(pthread_condattr_t *attr);
+int pthread_condattr_setclock(pthread_condattr_t *attr, clockid_t clock_id);
+
+/* pthread_rwlock_init(3), pthread_rwlock_rdlock(3),
+ * pthread_rwlock_wrlock(3), pthread_rwlock_unlock(3) */
+int pthread_rwlock_init(pthread_rwlock_t *lock, const pthread_rwlockattr_t *attr);
+int pthread_rwlock_destroy(pthread_rwlock_t *lock);
+int pthread_rwlock_rdlock(pthread_rwlock_t *lock);
+int pthread_rwlock_wrlock(pthread_rwlock_t *lock);
+int pthread_rwlock_unlock(pthread_rwlock_t *lock);
+
+/* pthread_once(3) */
+int pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
+
+/* pthread_atfork(3) */
+int pthread_atfork(void (*prepare)(void), void (*parent)(void),
+                   void (*child)(void));
+
+#endif
