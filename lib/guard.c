@@ -144,7 +144,18 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
         memset(&seen, 0, sizeof(seen));
         if (ward__real.waitid(P_ALL, 0, &seen, opts) == -1 || seen.si_pid == 0)
             break;
-        if ((s = ward__slot_find(seen.si_pid)) != NULL) {
+        if ((s = ward__slot_find(seen.si_pid)) == NULL &&
+            atomic_load(&ward__inflight) > 0) {
+            /*
+             * Perhaps a private child whose birth has not been published
+             * yet: the birth re-raises SIGCHLD when it has been.
+             */
+            atomic_store(&ward__deferred, 1);
+            if (atomic_load(&ward__inflight) > 0)
+                break;
+            s = ward__slot_find(seen.si_pid);
+        }
+        if (s != NULL) {
             if (clear_private(s, &seen) == -1)
                 break;
             continue;

@@ -123,6 +123,10 @@ void ward__slot_unclaim(struct ward__slot *s, pid_t pid);
 /* Set by the guard's handler when it could not see past a child that ward
  * was busy with: ward re-raises SIGCHLD once it is done with it. */
 extern _Atomic int ward__deferred;
+/* Births in flight (see slots.c); end each with ward__birth_end(). */
+extern _Atomic int ward__inflight;
+void ward__birth_begin(void);
+void ward__birth_end(void);
 /*
  * Counts, per thread, the SIGCHLD handlers of ward's own that ran without
  * running a handler of the program (the posix backend's, the guard's).  A

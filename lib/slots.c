@@ -34,6 +34,27 @@ static struct chunk *_Atomic chunks;
 static struct ward__slot *free_list; /* under ward__lock */
 
 _Atomic int ward__deferred;
+_Atomic int ward__inflight;
+
+/*
+ * A child is being born: between clone() or fork() and the publication of
+ * its slot, a SIGCHLD handler cannot tell it from a child of the program's.
+ * The guard's handler defers while any birth is in flight, and the birth
+ * re-raises SIGCHLD when it ends.
+ */
+void
+ward__birth_begin(void)
+{
+    atomic_fetch_add(&ward__inflight, 1);
+}
+
+void
+ward__birth_end(void)
+{
+    atomic_fetch_sub(&ward__inflight, 1);
+    if (atomic_exchange(&ward__deferred, 0))
+        (void)raise(SIGCHLD);
+}
 
 struct ward__slot *
 ward__slot_alloc(void)

@@ -499,6 +499,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
 
     pthread_rwlock_rdlock(&ward__gate);
     ward__reap_orphans_unlocked();
+    ward__birth_begin();
     rc = ward__be->spawn(&p.ex, &pid, &pidfd);
     if (rc == 0) {
         c->pid = pid;
@@ -509,6 +510,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         ward__watch_new(c);
         ward__unlock();
     }
+    WARD__KEEP_ERRNO(ward__birth_end());
     pthread_rwlock_unlock(&ward__gate);
     WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
     if (rc == -1)

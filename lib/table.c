@@ -505,6 +505,7 @@ reset_after_fork(void)
     }
     ward__slot_reset_all();
     atomic_store(&ward__deferred, 0);
+    atomic_store(&ward__inflight, 0);
     while (graveyard != NULL) {
         ward_child *c = graveyard;
 
@@ -613,6 +614,7 @@ ward_fork_prepare(void)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &prepare_mask);
     pthread_rwlock_rdlock(&ward__gate);
+    ward__birth_begin();
     prepared = 1;
     return 0;
 }
@@ -620,6 +622,7 @@ ward_fork_prepare(void)
 static void
 release_prepare(void)
 {
+    ward__birth_end();
     prepared = 0;
     pthread_rwlock_unlock(&ward__gate);
     pthread_sigmask(SIG_SETMASK, &prepare_mask, NULL);
