@@ -318,3 +318,41 @@ Test(guard, libev_loop_with_child_watcher)
               "ev_child got 0x%x", ev_own_status);
     ev_loop_destroy(loop);
 }
+
+static void *
+idle_thread(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop_thief))
+        wt_sleep_ms(5);
+    return NULL;
+}
+
+/*
+ * With a second thread, the SIGCHLD of a child that exits right after its
+ * birth may reach that thread before the spawn has recorded the child.
+ */
+Test(guard, handler_not_run_for_private_children_with_other_threads)
+{
+    struct sigaction sa;
+    pthread_t t;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = counting_handler;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    cr_assert_eq(pthread_create(&t, NULL, idle_thread, NULL), 0);
+    for (int i = 0; i < 500; i++) {
+        ward_child *c = wt_spawn_ok(NULL, "exit", "2");
+        int st;
+
+        cr_assert_eq(wait_retry(c, &st), 0);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+        ward_free(c);
+    }
+    wt_sleep_ms(50);
+    atomic_store(&stop_thief, 1);
+    pthread_join(t, NULL);
+    signal(SIGCHLD, SIG_DFL);
+    cr_assert_eq(handler_runs, 0, "handler ran %d times for private children", (int)handler_runs);
+}
