@@ -92,35 +92,42 @@ make_pipe(int *r, _Atomic int *w)
     return 0;
 }
 
-static void
+/*
+ * Make sure the handler and its self-pipe exist.  A pipe that cannot be
+ * made now (no descriptor left) is tried again at the next call, the
+ * handler staying in place meanwhile (state 2): a passing shortage must not
+ * make ward poll, or refuse the events descriptor, for the rest of the
+ * process.  Only an ignored SIGCHLD is for good (state -1).  Returns -1
+ * with errno while the pipe is missing.  Under pm.
+ */
+static int
 ensure_handler(void)
 {
     struct sigaction sa, old;
 
-    if (handler_state == 2)
-        handler_state = make_pipe(&pipe_r, &pipe_w) == 0 ? 1 : -1;
-    if (handler_state != 0)
-        return;
-    handler_state = -1;
-    if (ward__guarded) {
-        /* libward-guard owns SIGCHLD and calls ward__posix_sigchld(). */
-        if (make_pipe(&pipe_r, &pipe_w) == 0)
-            handler_state = 1;
-        return;
+    if (handler_state == 0) {
+        if (ward__guarded) {
+            /* libward-guard owns SIGCHLD and calls ward__posix_sigchld(). */
+            handler_state = 2;
+        } else if (ward__real.sigaction(SIGCHLD, NULL, &old) == -1 ||
+                   old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT)) {
+            handler_state = -1;
+        } else {
+            chained = old;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_sigaction = on_sigchld;
+            sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
+            sigemptyset(&sa.sa_mask);
+            /* Until the pipe exists, the handler only chains. */
+            handler_state = ward__real.sigaction(SIGCHLD, &sa, NULL) == 0 ? 2 : -1;
+        }
     }
-    if (ward__real.sigaction(SIGCHLD, NULL, &old) == -1 || old.sa_handler == SIG_IGN ||
-        (old.sa_flags & SA_NOCLDWAIT))
-        return;
-    if (make_pipe(&pipe_r, &pipe_w) == -1)
-        return;
-    chained = old;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_sigchld;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
-    sigemptyset(&sa.sa_mask);
-    if (ward__real.sigaction(SIGCHLD, &sa, NULL) == -1)
-        return;
-    handler_state = 1;
+    if (handler_state == 2) {
+        if (make_pipe(&pipe_r, &pipe_w) == -1)
+            return -1;
+        handler_state = 1;
+    }
+    return 0;
 }
 
 static void
@@ -224,7 +231,7 @@ timed_block(ward_child *c, const struct timespec *deadline)
     int r = 0;
 
     pthread_mutex_lock(&pm);
-    ensure_handler();
+    (void)ensure_handler(); /* no pipe yet: short sleeps, this time */
     g = generation;
     pthread_mutex_unlock(&pm);
     if (handler_state != 1) {
@@ -338,7 +345,11 @@ posix_events_open(void)
     int fd;
 
     pthread_mutex_lock(&pm);
-    ensure_handler();
+    if (ensure_handler() == -1) {
+        /* No descriptor for the self-pipe now (EMFILE, ENFILE): say so. */
+        WARD__KEEP_ERRNO(pthread_mutex_unlock(&pm));
+        return -1;
+    }
     if (handler_state != 1) {
         /* SIGCHLD is ignored: nothing could ever make the descriptor ready. */
         pthread_mutex_unlock(&pm);
