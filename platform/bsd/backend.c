@@ -238,22 +238,6 @@ bsd_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     return 0;
 }
 
-/* Called under ward__lock, with the spawn gate held: pid is unreaped. */
-static int
-bsd_adopt(pid_t pid, int *pidfdp)
-{
-    int kq = ward__kq_create();
-
-    if (kq == -1)
-        return -1;
-    if (ward__kq_watch_pid(kq, pid) == -1) {
-        WARD__KEEP_ERRNO(close(kq));
-        return -1;
-    }
-    *pidfdp = kq;
-    return 0;
-}
-
 static int
 bsd_reap(ward_child *c, int *status, struct ward__usage *usage)
 {
@@ -408,7 +392,7 @@ const struct ward__backend ward__bsd_backend = {
     .name = "bsd",
     .init = bsd_init,
     .spawn = bsd_spawn,
-    .adopt = bsd_adopt,
+    .adopt = ward__kq_adopt,
     .reap = bsd_reap,
     .recover = bsd_recover,
     .block = ward__kq_block,

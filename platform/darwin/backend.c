@@ -262,22 +262,6 @@ darwin_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     return 0;
 }
 
-/* Called under ward__lock, with the spawn gate held: pid is unreaped. */
-static int
-darwin_adopt(pid_t pid, int *pidfdp)
-{
-    int kq = ward__kq_create();
-
-    if (kq == -1)
-        return -1;
-    if (ward__kq_watch_pid(kq, pid) == -1) {
-        WARD__KEEP_ERRNO(close(kq));
-        return -1;
-    }
-    *pidfdp = kq;
-    return 0;
-}
-
 static int
 darwin_reap(ward_child *c, int *status, struct ward__usage *usage)
 {
@@ -359,7 +343,7 @@ const struct ward__backend ward__darwin_backend = {
     .name = "darwin",
     .init = darwin_init,
     .spawn = darwin_spawn,
-    .adopt = darwin_adopt,
+    .adopt = ward__kq_adopt,
     .reap = darwin_reap,
     .recover = darwin_recover,
     .block = ward__kq_block,

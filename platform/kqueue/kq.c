@@ -204,3 +204,18 @@ ward__kq_atfork_child(void)
      */
     evfd = -1;
 }
+
+int
+ward__kq_adopt(pid_t pid, int *pidfdp)
+{
+    int kq = ward__kq_create();
+
+    if (kq == -1)
+        return -1;
+    if (ward__kq_watch_pid(kq, pid) == -1) {
+        WARD__KEEP_ERRNO(close(kq));
+        return -1;
+    }
+    *pidfdp = kq;
+    return 0;
+}

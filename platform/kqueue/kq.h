@@ -45,6 +45,12 @@ int ward__kq_create(void);
  * it forever; the status is then not recoverable.  0, or -1 with errno.
  */
 int ward__kq_watch_pid(int kq, pid_t pid);
+/*
+ * The backends' adopt(): a child made by fork() gets a status kqueue of its
+ * own as its descriptor.  Called under ward__lock, with the spawn gate held:
+ * pid is unreaped.
+ */
+int ward__kq_adopt(pid_t pid, int *pidfdp);
 
 /*
  * The wait status stored in a status kqueue, without blocking: 0 with
