@@ -57,7 +57,7 @@ vg() {
     shift 2
     runs=$((runs + 1))
     log=$tmp/vg-$runs.log
-    "$LIBTOOL" --mode=execute "$VALGRIND" --quiet --leak-check=full \
+    $LIBTOOL --mode=execute "$VALGRIND" --quiet --leak-check=full \
         --show-leak-kinds=definite,possible --errors-for-leak-kinds=definite,possible \
         --error-exitcode=1 --track-fds=no --log-file="$log" \
         "$WARD" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
