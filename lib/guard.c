@@ -160,6 +160,19 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
                 break;
             continue;
         }
+        /*
+         * No slot: a child of the program's, or a private one that ward
+         * reaped after we looked (ward reaps before it frees the slot, so
+         * then the report is gone).  Look again at that pid alone.
+         */
+        {
+            siginfo_t again;
+
+            memset(&again, 0, sizeof(again));
+            if (ward__real.waitid(P_PID, (id_t)seen.si_pid, &again, opts) == -1 ||
+                again.si_pid == 0)
+                continue;
+        }
         /* A report of the program's own child. */
         if (user_ignores(ua) && is_exit(&seen)) {
             siginfo_t gone;
