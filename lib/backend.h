@@ -45,6 +45,8 @@ struct ward__exec {
     int *dsts;      /* every dst, sorted */
     int maxdst;     /* highest dst in fds */
     sigset_t mask;  /* mask the child execs with */
+    int handlers_clear; /* set by the backend: the kernel already made every
+                           caught signal SIG_DFL in the child */
     volatile int err; /* written by the child: why exec failed */
 };
 

@@ -66,32 +66,42 @@ child_fail(struct ward__exec *ex, int err)
     _exit(127);
 }
 
-void
-ward__exec_child(struct ward__exec *ex)
+/*
+ * Every signal is blocked in the child.  Handlers the parent installed must
+ * not run in it (it shares the parent's memory), so they become SIG_DFL
+ * before any signal is unblocked; ignored signals stay ignored unless
+ * WARD_RESET_SIGNALS asked for a clean slate.  Where the backend made the
+ * child with CLONE_CLEAR_SIGHAND the kernel has done the first part, and
+ * only WARD_RESET_SIGNALS needs the loop.
+ */
+static void
+reset_handlers(const struct ward__exec *ex)
 {
+    int reset_all = (ex->flags & WARD_RESET_SIGNALS) != 0;
     struct sigaction sa;
-    int err = ENOENT, saw_eacces = 0;
 
-    /*
-     * Every signal is blocked here.  Handlers the parent installed must not
-     * run in this child (it shares the parent's memory), so they become
-     * SIG_DFL before any signal is unblocked; ignored signals stay ignored
-     * unless WARD_RESET_SIGNALS asked for a clean slate.
-     */
+    if (ex->handlers_clear && !reset_all)
+        return;
     memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction old;
 
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
-        if (!(ex->flags & WARD_RESET_SIGNALS)) {
-            if (ward__real.sigaction(sig, NULL, &old) != 0 ||
-                old.sa_handler == SIG_IGN || old.sa_handler == SIG_DFL)
-                continue;
-        }
-        sa.sa_handler = SIG_DFL;
+        if (!reset_all && (ward__real.sigaction(sig, NULL, &old) != 0 ||
+                           old.sa_handler == SIG_IGN || old.sa_handler == SIG_DFL))
+            continue;
         (void)ward__real.sigaction(sig, &sa, NULL);
     }
+}
+
+void
+ward__exec_child(struct ward__exec *ex)
+{
+    int err = ENOENT, saw_eacces = 0;
+
+    reset_handlers(ex);
 
     if ((ex->flags & WARD_NEW_SESSION) && setsid() == -1)
         child_fail(ex, errno);
