@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include <ftw.h>
+#include <sys/syscall.h>
 
 WT_SUITE(spawn);
 
@@ -1189,6 +1190,224 @@ Test(spawn, caught_signal_is_default_in_child)
     signal(SIGHUP, SIG_DFL);
     ward_attr_free(a);
 }
+
+/*
+ * Between its birth and its exec a child shares the parent's memory, so a
+ * handler of the parent's must never run there.  A thread signals each
+ * child of the spawning thread as soon as it appears in
+ * /proc/self/task/TID/children (pinned with a pidfd and checked to be ours
+ * before the signal); a caught SIGUSR1 in the parent must be SIG_DFL in the
+ * child, so each child hit before its exec dies of it, and the handler,
+ * which counts the runs it sees in another process, must never run.
+ */
+#ifdef SYS_pidfd_open
+static pid_t window_parent;
+static atomic_int window_runs_elsewhere;
+static atomic_int window_stop;
+static atomic_int window_sent;
+
+static void window_handler(int sig)
+{
+    (void)sig;
+    if ((pid_t)syscall(SYS_getpid) != window_parent)
+        atomic_fetch_add(&window_runs_elsewhere, 1);
+}
+
+static int is_our_child(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* pid (comm) state ppid ...: comm may hold anything but not the last ')' */
+    if ((p = strrchr(buf, ')')) == NULL)
+        return 0;
+    return atoi(p + 4) == (int)getpid();
+}
+
+static void *window_signaller(void *arg)
+{
+    char path[64], buf[4096];
+    int tid = *(int *)arg;
+
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", tid);
+    while (!atomic_load(&window_stop)) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd == -1)
+            break;
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        for (char *p = buf; *p != '\0';) {
+            char *end;
+            long pid = strtol(p, &end, 10);
+            int pidfd;
+
+            if (end == p)
+                break;
+            p = end;
+            /* The pidfd pins the process; the check says it is ours. */
+            if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) == -1)
+                continue;
+            if (is_our_child((pid_t)pid) &&
+                syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0) == 0)
+                atomic_fetch_add(&window_sent, 1);
+            close(pidfd);
+        }
+    }
+    return NULL;
+}
+
+static void no_handler_runs_in_a_child(void)
+{
+    int tid = (int)syscall(SYS_gettid), killed = 0;
+    struct sigaction sa;
+    pthread_t th;
+
+    /*
+     * The window that matters ends when the child unblocks signals just
+     * before its exec; it is made wide here by a PATH search through
+     * hundreds of directories that do not exist, whose failed execve()
+     * calls all come after the unblock.
+     */
+    static char path[400 * 24 + PATH_MAX];
+    size_t len = 0;
+    char *argv[] = { "helper", "exit", "0", NULL };
+    ward_attr *a = ward_attr_new();
+
+    cr_assert_not_null(a);
+    wt_helper();
+    for (int i = 0; i < 400; i++)
+        len += (size_t)snprintf(path + len, sizeof path - len, "/nonexistent/%d:", i);
+    snprintf(path + len, sizeof path - len, "%s", wt_helper_dirname);
+    cr_assert_eq(ward_attr_putenv(a, "PATH", path), 0);
+
+    window_parent = getpid();
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = window_handler;
+    cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    cr_assert_eq(pthread_create(&th, NULL, window_signaller, &tid), 0);
+    for (int i = 0; i < 3000 && (i < 300 || killed < 20); i++) {
+        ward_child *c = ward_spawn("helper", argv, a);
+        int st;
+
+        cr_assert_not_null(c, "ward_spawn: %s", strerror(errno));
+        st = wt_wait_ok(c);
+
+        cr_assert(WIFEXITED(st) || (WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1),
+                  "status 0x%x", st);
+        killed += WIFSIGNALED(st);
+        ward_free(c);
+    }
+    atomic_store(&window_stop, 1);
+    pthread_join(th, NULL);
+    signal(SIGUSR1, SIG_DFL);
+    ward_attr_free(a);
+    cr_assert_eq(atomic_load(&window_runs_elsewhere), 0,
+                 "a handler of the parent ran %d times in a child",
+                 atomic_load(&window_runs_elsewhere));
+    cr_log_info("%d signals sent, %d children killed by them", atomic_load(&window_sent),
+                killed);
+    cr_assert_gt(killed, 0, "no child was hit: the test proved nothing");
+}
+
+Test(spawn, no_handler_of_ours_runs_in_a_child)
+{
+    no_handler_runs_in_a_child();
+}
+#endif
+
+/*
+ * The Linux backend makes children with clone3(CLONE_CLEAR_SIGHAND) and
+ * falls back to clone(), with the handlers reset by the child itself, where
+ * clone3 is refused: an older kernel, or a seccomp filter such as container
+ * runtimes install.  Install such a filter in this test's process (each
+ * test runs in its own) and check that the signal state is still right.
+ */
+#if defined(__linux__) && defined(__NR_clone3)
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+
+static void refuse_clone3(int err)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned int)err & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+
+    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0, "%s", strerror(errno));
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        cr_skip_test("seccomp filters are not allowed here: %s", strerror(errno));
+    errno = 0;
+    cr_assert_eq(syscall(__NR_clone3, NULL, (size_t)0), -1);
+    cr_assert_eq(errno, err, "the filter did not take: %s", strerror(errno));
+}
+
+static void signals_without_clone3(int err)
+{
+    ward_attr *a = ward_attr_new();
+    sigset_t old;
+    char out[512], want[512];
+    ward_child *c;
+    int st;
+
+    cr_assert_not_null(a);
+    refuse_clone3(err);
+    set_signal_state(&old);
+    expected_signals(want, sizeof want);
+    wt_capture_ok(a, out, sizeof out, "sigmask", "sigign");
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(ward_attr_setflags(a, WARD_RESET_SIGNALS), 0);
+    wt_capture_ok(a, out, sizeof out, "sigmask", "sigign");
+    cr_assert_str_eq(out, "mask:\nign:\n");
+    restore_signal_state(&old);
+
+    /* SIGHUP is caught here; in the child it must kill. */
+    cr_assert_eq(ward_attr_setflags(a, 0), 0);
+    cr_assert_eq(signal(SIGHUP, on_signal), SIG_DFL);
+    cr_assert_eq(ward_attr_setstdio(a, 1, WARD_STDIO_PIPE, -1), 0);
+    c = wt_spawn_ok(a, "echo", "ready", "sleep", "20000");
+    char line[64];
+    cr_assert_eq(wt_read_line(ward_stdio(c, 1), line, sizeof line), 0);
+    cr_assert_eq(ward_kill(c, SIGHUP), 0);
+    st = wt_wait_ok(c);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGHUP, "status 0x%x", st);
+    ward_free(c);
+    signal(SIGHUP, SIG_DFL);
+    ward_attr_free(a);
+}
+
+Test(spawn, signals_right_where_clone3_is_enosys)
+{
+    signals_without_clone3(ENOSYS);
+}
+
+Test(spawn, signals_right_where_clone3_is_eperm)
+{
+    signals_without_clone3(EPERM);
+}
+
+Test(spawn, no_handler_of_ours_runs_in_a_child_without_clone3)
+{
+    refuse_clone3(ENOSYS);
+    no_handler_runs_in_a_child();
+}
+#endif
 
 /* ---- The caller is not disturbed ---------------------------------------- */
 
