@@ -47,6 +47,12 @@ struct ward__exec {
     sigset_t mask;  /* mask the child execs with */
     int handlers_clear; /* set by the backend: the kernel already made every
                            caught signal SIG_DFL in the child */
+    int keep_below; /* every descriptor the child needs (sources and
+                       targets) is below this; those above are closed unless
+                       WARD_INHERIT_FDS */
+    int files_shared; /* set by the backend: the child starts on the
+                         parent's descriptor table and must take its own
+                         before it touches a descriptor */
     volatile int err; /* written by the child: why exec failed */
 };
 

@@ -443,8 +443,12 @@ build_fds(struct plan *p, const ward_attr *a)
         if (fds[3 + i].dst > p->ex.maxdst)
             p->ex.maxdst = fds[3 + i].dst;
     }
-    for (size_t i = 0; i < n; i++)
+    p->ex.keep_below = p->ex.maxdst + 1;
+    for (size_t i = 0; i < n; i++) {
         p->ex.dsts[i] = fds[i].dst;
+        if (fds[i].src >= p->ex.keep_below)
+            p->ex.keep_below = fds[i].src + 1;
+    }
     qsort(p->ex.dsts, n, sizeof(int), cmp_int);
     return 0;
 }

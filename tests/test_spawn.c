@@ -1340,11 +1340,12 @@ Test(spawn, no_handler_of_ours_runs_in_a_child)
 #include <stddef.h>
 #include <sys/prctl.h>
 
-static void refuse_clone3(int err)
+/* Make system call nr fail with err in this process from now on. */
+static void refuse_syscall(long nr, int err)
 {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned int)err & SECCOMP_RET_DATA)),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
@@ -1353,6 +1354,11 @@ static void refuse_clone3(int err)
     cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0, "%s", strerror(errno));
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
         cr_skip_test("seccomp filters are not allowed here: %s", strerror(errno));
+}
+
+static void refuse_clone3(int err)
+{
+    refuse_syscall(__NR_clone3, err);
     errno = 0;
     cr_assert_eq(syscall(__NR_clone3, NULL, (size_t)0), -1);
     cr_assert_eq(errno, err, "the filter did not take: %s", strerror(errno));
@@ -1406,6 +1412,102 @@ Test(spawn, no_handler_of_ours_runs_in_a_child_without_clone3)
 {
     refuse_clone3(ENOSYS);
     no_handler_runs_in_a_child();
+}
+
+/*
+ * The Linux backend starts a child on the parent's descriptor table
+ * (CLONE_FILES) and has it take a table of its own, holding only what its
+ * plan uses, before it touches any descriptor.  Whatever the plan, the
+ * parent's table must come out exactly as it was, and the child must get
+ * exactly its plan; the same where close_range() is refused and the child
+ * copies the whole table with unshare(), or where clone3 is refused.
+ */
+struct fd_id {
+    int fd, flags;
+    dev_t dev;
+    ino_t ino;
+};
+
+static size_t fd_table(struct fd_id *v, size_t cap)
+{
+    size_t n = 0;
+
+    for (int fd = 0; fd < 1100 && n < cap; fd++) {
+        struct stat st;
+        int fl = fcntl(fd, F_GETFD);
+
+        if (fl == -1 || fstat(fd, &st) == -1)
+            continue;
+        v[n++] = (struct fd_id){ fd, fl, st.st_dev, st.st_ino };
+    }
+    return n;
+}
+
+static void descriptor_plans(void)
+{
+    struct fd_id before[256], after[256];
+    size_t nb, na;
+    int spare = open("/dev/null", O_RDONLY), high, p[2];
+    char out[256], msg[64];
+    ward_attr *a = ward_attr_new();
+    ward_child *c;
+
+    cr_assert_not_null(a);
+    cr_assert_geq(spare, 0);
+    /* An inheritable descriptor the child must not get, and a pipe. */
+    cr_assert_eq((high = dup2(spare, 1000)), 1000);
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    nb = fd_table(before, 256);
+
+    /* No attributes: 0, 1, 2 and nothing else. */
+    c = wt_spawn_ok(NULL, "exit", "0");
+    wt_reap_exit(c, 0);
+    wt_capture_ok(a, out, sizeof out, "fds");
+    cr_assert_str_eq(out, "fds: 0 1 2\n");
+
+    /* Swapped stdout and stderr, a mapping from a high number, stdin null. */
+    cr_assert_eq(ward_attr_setstdio(a, 0, WARD_STDIO_NULL, -1), 0);
+    cr_assert_eq(ward_attr_mapfd(a, p[1], 700), 0);
+    cr_assert_eq(ward_attr_setstdio(a, 1, WARD_STDIO_PIPE, -1), 0);
+    c = wt_spawn_ok(a, "writefd", "700", "mapped", "fds");
+    wt_read_all(ward_stdio(c, 1), out, sizeof out);
+    wt_reap_exit(c, 0);
+    cr_assert_str_eq(out, "fds: 0 1 2 700\n");
+    cr_assert_eq(read(p[0], msg, sizeof msg), 7);
+    cr_assert_eq(memcmp(msg, "mapped\n", 7), 0);
+
+    /* A child that fails after its descriptor plan: nothing changes here. */
+    cr_assert_null(ward_spawn("/nonexistent/ward-test", (char *[]){ "x", NULL }, a));
+    cr_assert_eq(errno, ENOENT);
+
+    na = fd_table(after, 256);
+    cr_assert_eq(na, nb, "the parent had %zu descriptors, now %zu", nb, na);
+    for (size_t i = 0; i < nb; i++)
+        cr_assert(before[i].fd == after[i].fd && before[i].flags == after[i].flags &&
+                      before[i].dev == after[i].dev && before[i].ino == after[i].ino,
+                  "descriptor %d of the parent changed", before[i].fd);
+    close(p[0]);
+    close(p[1]);
+    close(high);
+    close(spare);
+    ward_attr_free(a);
+}
+
+Test(spawn, descriptor_plans_leave_the_parent_table_alone)
+{
+    descriptor_plans();
+}
+
+Test(spawn, descriptor_plans_where_close_range_is_refused)
+{
+    refuse_syscall(__NR_close_range, ENOSYS);
+    descriptor_plans();
+}
+
+Test(spawn, descriptor_plans_where_clone3_is_refused)
+{
+    refuse_clone3(ENOSYS);
+    descriptor_plans();
 }
 #endif
 

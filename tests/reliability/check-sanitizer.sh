@@ -21,10 +21,10 @@
 #   (spawner threads, thieves, a SIGCHLD handler, forks from two threads, an
 #   event loop) and "ward torture".  A CLONE_VM child runs TSan's
 #   interceptors on its parent's thread state, which TSan does not support
-#   (it turns vfork() into fork() for that reason), so the copy of the
-#   sources gets tests/reliability/tsan-linux-spawn.diff: under TSan the
-#   linux backend forks too.  Everything else of that backend (pidfd
-#   reaping, recovery, the epoll set) runs as it is.
+#   (it turns vfork() into fork() for that reason), so in a TSan build the
+#   linux backend forks too (platform/linux/backend.c, WARD_TSAN).
+#   Everything else of that backend (pidfd reaping, recovery, the epoll
+#   set) runs as it is.
 #
 # The sources are copied with "make distdir" first: a VPATH build needs a
 # source directory that was not configured in place, and this one may be.
@@ -75,7 +75,6 @@ rm -rf "$build"
 mkdir -p "$build"
 (cd "$top_builddir" && $MAKE -s distdir distdir="$build/src" >/dev/null)
 patches=${SANITIZER_PATCH:-}
-[ "$kind" = tsan ] && patches="tests/reliability/tsan-linux-spawn.diff $patches"
 for p in $patches; do
     case $p in /*) ;; *) p=$top_srcdir/$p ;; esac
     echo "== $kind: applying $p to the copy"
