@@ -163,6 +163,34 @@ void ward__sig_leave(void);
 void ward__lock(void);
 void ward__unlock(void);
 
+/*
+ * Sanitizer builds (ward's own "make check-asan" / "make check-tsan", or
+ * anyone who builds libward with -fsanitize=address or thread).  The child
+ * side of a spawn runs between a vfork-style clone and exec, on a stack
+ * ASan never saw made, and must not be instrumented: ASan would look for
+ * the thread's stack bounds there, print a warning into the child's
+ * standard error and risk false reports.  WARD_CHILD_CODE marks it.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define WARD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WARD_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WARD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WARD_TSAN 1
+#endif
+#endif
+#ifdef WARD_ASAN
+#define WARD_CHILD_CODE __attribute__((no_sanitize_address))
+#else
+#define WARD_CHILD_CODE
+#endif
+
 /* Returns 0 once a backend is chosen, -1 with errno otherwise. */
 int ward__init(void);
 

@@ -23,7 +23,7 @@ extern char **environ;
 
 /* ---- child side -------------------------------------------------------- */
 
-static void
+static WARD_CHILD_CODE void
 close_range_fallback(int lo, int hi)
 {
     for (int fd = lo; fd <= hi; fd++)
@@ -31,7 +31,7 @@ close_range_fallback(int lo, int hi)
 }
 
 /* Close descriptors lo..hi (hi < 0: to the end).  Async-signal-safe. */
-static void
+static WARD_CHILD_CODE void
 close_span(int lo, int hi)
 {
     if (hi >= 0 && hi < lo)
@@ -59,7 +59,7 @@ ward__close_from(int lowfd)
 }
 
 /* Never treat an errno of 0 as success. */
-static void __attribute__((noreturn))
+static WARD_CHILD_CODE void __attribute__((noreturn))
 child_fail(struct ward__exec *ex, int err)
 {
     ex->err = err != 0 ? err : EIO;
@@ -74,7 +74,7 @@ child_fail(struct ward__exec *ex, int err)
  * child with CLONE_CLEAR_SIGHAND the kernel has done the first part, and
  * only WARD_RESET_SIGNALS needs the loop.
  */
-static void
+static WARD_CHILD_CODE void
 reset_handlers(const struct ward__exec *ex)
 {
     int reset_all = (ex->flags & WARD_RESET_SIGNALS) != 0;
@@ -96,7 +96,7 @@ reset_handlers(const struct ward__exec *ex)
     }
 }
 
-void
+WARD_CHILD_CODE void
 ward__exec_child(struct ward__exec *ex)
 {
     int err = ENOENT, saw_eacces = 0;

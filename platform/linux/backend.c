@@ -79,34 +79,16 @@ stack_put(void *s)
 }
 
 /*
- * AddressSanitizer builds (ward's own "make check-asan", or anyone who
- * builds libward with -fsanitize=address): the child runs instrumented code
- * on the stack below and never returns from it, so the redzones of its
- * frames stay marked in ASan's shadow memory.  The next mapping at that
- * address, the next child's stack or anything else, would inherit them and
- * report errors that are not there.  Clear them before the unmap.
+ * AddressSanitizer builds: the child's frames on the stack below stay marked
+ * in ASan's shadow memory after it execs (it never returns), and the next
+ * use of that memory would inherit them and report errors that are not
+ * there.  Clear them once the child is gone (WARD_ASAN: see internal.h).
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define WARD_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WARD_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define WARD_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WARD_TSAN 1
-#endif
-#endif
 #ifdef WARD_ASAN
 #include <sanitizer/asan_interface.h>
 #define WARD_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#define WARD_NO_ASAN __attribute__((no_sanitize_address))
 #else
 #define WARD_UNPOISON(p, n) ((void)0)
-#define WARD_NO_ASAN
 #endif
 
 static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
@@ -179,7 +161,7 @@ linux_init(void)
 #endif
 
 /* Not instrumented: ASan cannot make sense of a stack it did not see made. */
-static WARD_NO_ASAN int
+static WARD_CHILD_CODE int
 child_main(void *arg)
 {
     struct ward__exec *ex = arg;
