@@ -108,6 +108,15 @@ struct ward__backend {
     int (*watch)(struct ward_child *c);
     void (*unwatch)(struct ward_child *c);
     int (*events_drain)(pid_t *pids, int max, int *scan_all);
+    /*
+     * Optional.  Whether the process has a child, alive or a zombie, that is
+     * not in ward's table and that a wait for idtype/id (P_ALL or P_PGID)
+     * would match: 1 yes, 0 no, -1 cannot tell.  Under the spawn gate
+     * (written, so no birth is in flight) and ward__lock; async-signal-safe.
+     * It lets a wait for any child fail with ECHILD, as if private children
+     * did not exist, instead of sleeping until they end.
+     */
+    int (*others_exist)(idtype_t idtype, id_t id);
     /* In the child of a fork: drop inherited descriptors and state. */
     void (*atfork_child)(void);
     void (*atfork_prepare)(void);

@@ -197,6 +197,8 @@ int ward__init(void);
 void ward__table_insert(ward_child *c);
 void ward__table_remove(ward_child *c);
 ward_child *ward__table_find(pid_t pid);
+/* How many children the table holds.  Under ward__lock. */
+size_t ward__table_count(void);
 /* Reap and discard what the owners have dropped.  Under ward__lock. */
 void ward__reap_orphans(void);
 /* The same, taking ward__lock itself; cheap when there are none. */

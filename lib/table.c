@@ -162,6 +162,12 @@ ward__table_remove(ward_child *c)
     count--;
 }
 
+size_t
+ward__table_count(void)
+{
+    return count;
+}
+
 ward_child *
 ward__table_find(pid_t pid)
 {

@@ -16,10 +16,12 @@
  * Sleeping is a blocking WNOWAIT wait with no lock held: the kernel wakes it
  * when any matching child is ready, whoever's it is.
  *
- * What the kernel cannot tell ward: whether a non-private child still
- * exists.  A blocking wait while only private children exist therefore
- * sleeps (reaping private children as they end) instead of failing with
- * ECHILD; with WNOHANG it returns "nothing ready".
+ * When nothing the caller may see is ready and private children exist, the
+ * backend is asked whether any other child does (on Linux, from
+ * /proc/self/task/TID/children): if none, the wait fails with ECHILD as it
+ * would without the private children, blocking or not.  Where the backend
+ * cannot tell, a blocking wait sleeps (reaping private children as they
+ * end) and a WNOHANG wait returns "nothing ready".
  */
 #include "internal.h"
 
@@ -90,17 +92,27 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
     for (;;) {
         siginfo_t si;
         unsigned int n0;
-        int r;
+        int r, none = 0;
 
         ward__sig_enter();
         pthread_rwlock_wrlock(&ward__gate);
         ward__lock();
         r = look(idtype, id, options, take, arg);
-        if (r == 0)
+        if (r == 0) {
             ward__reap_orphans();
+            if (ward__table_count() > 0 && ward__be->others_exist != NULL &&
+                ward__be->others_exist(idtype, id) == 0) {
+                /* Only private children: for the caller, none at all. */
+                none = 1;
+            }
+        }
         ward__unlock();
         pthread_rwlock_unlock(&ward__gate);
         ward__sig_leave();
+        if (none) {
+            errno = ECHILD;
+            return -1;
+        }
         if (r != 0 || (options & WNOHANG))
             return r;
         /* Sleep until some matching child is ready; look again. */

@@ -369,6 +369,26 @@ WT_FN int wt_posix_backend(void)
     return b != NULL && strcmp(b, "posix") == 0;
 }
 
+/*
+ * What a wait for any child gives when only private children match: ECHILD
+ * where the backend can tell that no other child exists (linux), "nothing
+ * ready" (0) where it cannot (posix).  See ward_waitpid(3).
+ */
+WT_FN int wt_only_private_ok(long r)
+{
+    if (wt_posix_backend())
+        return r == 0;
+    return r == -1 && errno == ECHILD;
+}
+
+#define wt_assert_only_private(call)                                         \
+    do {                                                                     \
+        long wt_r_ = (long)(call);                                           \
+        int wt_e_ = errno;                                                   \
+        cr_assert(wt_only_private_ok(wt_r_), "%s: %ld (%s) with only private " \
+                  "children", #call, wt_r_, wt_r_ == -1 ? strerror(wt_e_) : "no error"); \
+    } while (0)
+
 /* ---- Spawning the helper ------------------------------------------------ */
 
 /*

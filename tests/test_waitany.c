@@ -127,21 +127,79 @@ Test(waitany, private_pid_is_echild)
     wt_reap_exit(priv, 6);
 }
 
+/*
+ * Only private children: as if there were none, ECHILD, where the backend
+ * can tell that no other child exists (Linux, from /proc); the posix
+ * backend cannot, and reports "nothing ready" instead.
+ */
 Test(waitany, wnohang_with_only_private_children_running)
 {
     ward_child *priv = wt_spawn_ok(NULL, "sleep", "300");
     siginfo_t si;
     int st = 12345;
 
+    if (wt_posix_backend()) {
+        cr_assert_eq(ward_waitpid(-1, &st, WNOHANG), 0, "ward_waitpid(-1): %s",
+                     strerror(errno));
+        cr_assert_eq(ward_waitpid(0, &st, WNOHANG), 0, "ward_waitpid(0): %s",
+                     strerror(errno));
+        memset(&si, 0x5a, sizeof si);
+        cr_assert_eq(ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG), 0,
+                     "ward_waitid(P_ALL): %s", strerror(errno));
+        cr_assert_eq(si.si_pid, 0, "waitid with nothing to report sets si_pid 0");
+    } else {
+        wt_assert_err(ward_waitpid(-1, &st, WNOHANG), ECHILD);
+        wt_assert_err(ward_waitpid(0, &st, WNOHANG), ECHILD);
+        wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
+        wt_assert_err(ward_waitid(P_PGID, 0, &si, WEXITED | WNOHANG), ECHILD);
+    }
+    cr_assert_eq(st, 12345);
+    wt_reap_exit(priv, 0);
+}
+
+Test(waitany, blocking_wait_with_only_private_children_is_echild, .timeout = 20)
+{
+    ward_child *run = wt_spawn_ok(NULL, "sleep", "5000", "exit", "7");
+    ward_child *ended = wt_spawn_ok(NULL, "exit", "8");
+    siginfo_t si;
+    int st = 12345;
+
+    if (wt_posix_backend())
+        cr_skip_test("the posix backend cannot tell that no other child exists");
+    cr_assert_eq(wt_wait_ended(ward_pid(ended)), 0);
+    /* At once, not after the 5 s child: nothing here is the caller's. */
+    double t0 = wt_now_ms();
+    wt_assert_err(ward_waitpid(-1, &st, 0), ECHILD);
+    wt_assert_err(ward_waitpid(0, &st, 0), ECHILD);
+    wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED), ECHILD);
+    cr_assert_lt(wt_now_ms() - t0, 2500, "the waits slept");
+    cr_assert_eq(st, 12345);
+    /* The private children kept their statuses. */
+    wt_reap_exit(ended, 8);
+    cr_assert_eq(ward_kill(run, SIGKILL), 0);
+    st = wt_wait_ok(run);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+    ward_free(run);
+
+    /* An own child in another process group: a wait for ours is ECHILD. */
+    ward_child *priv = wt_spawn_ok(NULL, "sleep", "5000");
+    pid_t own = fork();
+
+    cr_assert_geq(own, 0);
+    if (own == 0) {
+        setpgid(0, 0);
+        pause();
+        _exit(0);
+    }
+    (void)setpgid(own, own);
+    wt_assert_err(ward_waitpid(0, &st, WNOHANG), ECHILD);
     cr_assert_eq(ward_waitpid(-1, &st, WNOHANG), 0, "ward_waitpid(-1): %s",
                  strerror(errno));
-    cr_assert_eq(ward_waitpid(0, &st, WNOHANG), 0, "ward_waitpid(0): %s",
-                 strerror(errno));
-    memset(&si, 0x5a, sizeof si);
-    cr_assert_eq(ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG), 0,
-                 "ward_waitid(P_ALL): %s", strerror(errno));
-    cr_assert_eq(si.si_pid, 0, "waitid with nothing to report sets si_pid 0");
-    wt_reap_exit(priv, 0);
+    cr_assert_eq(ward_waitpid(-own, &st, WNOHANG), 0);
+    kill(own, SIGKILL);
+    cr_assert_eq(ward_waitpid(-1, &st, 0), own);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+    wt_kill_reap(priv);
 }
 
 Test(waitany, wnohang_with_only_private_children_ended)
@@ -238,9 +296,10 @@ Test(waitany, private_stop_is_never_reported)
             break;
         wt_sleep_ms(1);
     }
-    cr_assert_eq(ward_waitpid(-1, &st, WUNTRACED | WNOHANG), 0,
-                 "the private child's stop was reported");
-    cr_assert_eq(ward_waitpid(0, &st, WUNTRACED | WCONTINUED | WNOHANG), 0);
+    st = -1;
+    wt_assert_only_private(ward_waitpid(-1, &st, WUNTRACED | WNOHANG));
+    wt_assert_only_private(ward_waitpid(0, &st, WUNTRACED | WCONTINUED | WNOHANG));
+    cr_assert_eq(st, -1, "the private child's stop was reported");
     /* An own child's stop is reported, the private one's still not. */
     own = own_stopper();
     cr_assert_eq(wpid(-1, &st, WUNTRACED), own, "ward_waitpid(-1, WUNTRACED): %s",
@@ -254,7 +313,7 @@ Test(waitany, private_stop_is_never_reported)
         cr_assert_eq(wpid(own, &st, 0), own);
     }
     /* Only the (running) private child is left: nothing to report. */
-    cr_assert_eq(ward_waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED), 0);
+    wt_assert_only_private(ward_waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED));
     wt_kill_reap(priv);
     ward_attr_free(a);
 }
@@ -331,8 +390,7 @@ Test(waitany, waitid_private_stop_not_reported)
     cr_assert_eq(ward_kill(priv, SIGSTOP), 0);
     wt_sleep_ms(50);
     memset(&si, 0, sizeof si);
-    cr_assert_eq(ward_waitid(P_ALL, 0, &si, WSTOPPED | WEXITED | WNOHANG), 0,
-                 "ward_waitid: %s", strerror(errno));
+    wt_assert_only_private(ward_waitid(P_ALL, 0, &si, WSTOPPED | WEXITED | WNOHANG));
     cr_assert_eq(si.si_pid, 0, "a private child's stop was reported");
     wt_kill_reap(priv);
 }
@@ -412,7 +470,19 @@ Test(waitany, blocking_wait_outlives_private_children)
     struct blocked_waiter w = {0, 0, -1, 0};
     ward_child *p[3];
     pthread_t t;
+    int go[2];
+    char b = 'x';
 
+    /* An own child that exits when told to. */
+    cr_assert_eq(pipe(go), 0);
+    pid_t own = fork();
+    cr_assert_geq(own, 0);
+    if (own == 0) {
+        close(go[1]);
+        (void)read(go[0], &b, 1);
+        _exit(43);
+    }
+    close(go[0]);
     p[0] = wt_spawn_ok(NULL, "sleep", "2000");
     cr_assert_eq(pthread_create(&t, NULL, blocking_waitpid, &w), 0);
     p[1] = wt_spawn_ok(NULL, "41");
@@ -421,9 +491,10 @@ Test(waitany, blocking_wait_outlives_private_children)
     wt_sleep_ms(100);
     /* Private children ended: the waiter saw nothing and still waits. */
     cr_assert_eq(atomic_load(&w.done), 0,
-                 "ward_waitpid(-1) returned %ld (%s) with only private children",
+                 "ward_waitpid(-1) returned %ld (%s) while an own child ran",
                  (long)w.ret, strerror(w.err));
-    pid_t own = wt_own_child(43, 0);
+    cr_assert_eq(write(go[1], &b, 1), 1);
+    close(go[1]);
     pthread_join(t, NULL);
     cr_assert_eq(w.ret, own, "ward_waitpid(-1) returned %ld (%s)", (long)w.ret,
                  strerror(w.err));

@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -479,6 +480,110 @@ linux_events_drain(pid_t *pids, int max, int *scan_all)
     return n;
 }
 
+/*
+ * Is there a child that is not ward's?  The kernel lists each thread's
+ * children, zombies included, in /proc/self/task/TID/children (procfs with
+ * CONFIG_PROC_CHILDREN, as distribution kernels have).  Raw system calls
+ * and no allocation: the guard's wait family may run in a signal handler.
+ * A pid is ward's if the table has it; the spawn gate is held, so no child
+ * of ward's is between its birth and the table.
+ */
+struct ward_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+static int
+other_matches(idtype_t idtype, id_t id, pid_t pid)
+{
+    pid_t pg;
+
+    if (ward__table_find(pid) != NULL)
+        return 0;
+    if (idtype != P_PGID)
+        return 1;
+    pg = getpgid(pid);
+    /* Gone in the meantime, or not ours to ask: let the kernel decide. */
+    return pg == -1 || pg == (pid_t)(id != 0 ? id : (id_t)getpgrp());
+}
+
+/* 1 if a listed pid in tid's children file is another's, 0 if none, -1 error. */
+static int
+task_has_other(int taskdir, const char *tid, idtype_t idtype, id_t id)
+{
+    char path[64], buf[512];
+    size_t len = strlen(tid);
+    long pid = -1;
+    ssize_t n;
+    int fd, found = 0;
+
+    if (len > sizeof(path) - sizeof("/children"))
+        return -1;
+    memcpy(path, tid, len);
+    memcpy(path + len, "/children", sizeof("/children"));
+    if ((fd = openat(taskdir, path, O_RDONLY | O_CLOEXEC)) == -1)
+        /* The thread has ended: its children went to another one. */
+        return errno == ENOENT ? 0 : -1;
+    while (!found && (n = read(fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n && !found; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') {
+                pid = (pid < 0 ? 0 : pid * 10) + (buf[i] - '0');
+            } else if (pid >= 0) {
+                found = other_matches(idtype, id, (pid_t)pid);
+                pid = -1;
+            }
+        }
+    }
+    if (!found && n == 0 && pid >= 0)
+        found = other_matches(idtype, id, (pid_t)pid);
+    close(fd);
+    return found ? 1 : n < 0 ? -1 : 0;
+}
+
+static int
+linux_others_exist(idtype_t idtype, id_t id)
+{
+    union {
+        char buf[1024];
+        struct ward_dirent64 align;
+    } u;
+    char mine[16 + sizeof("/children")];
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    int dir, len = 0, r = 0;
+    long n;
+
+    if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+        return -1;
+    /* This thread is alive: without its file the kernel has none of them. */
+    for (pid_t t = tid; t > 0; t /= 10)
+        len++;
+    memcpy(mine + len, "/children", sizeof("/children"));
+    for (pid_t t = tid; t > 0; t /= 10)
+        mine[--len] = (char)('0' + t % 10);
+    if (faccessat(dir, mine, F_OK, 0) == -1) {
+        close(dir);
+        return -1;
+    }
+    while (r == 0 && (n = syscall(SYS_getdents64, dir, u.buf, sizeof(u.buf))) != 0) {
+        if (n < 0) {
+            r = -1;
+            break;
+        }
+        for (long off = 0; off < n && r == 0;) {
+            struct ward_dirent64 *d = (struct ward_dirent64 *)(u.buf + off);
+
+            off += d->d_reclen;
+            if (d->d_name[0] >= '0' && d->d_name[0] <= '9')
+                r = task_has_other(dir, d->d_name, idtype, id);
+        }
+    }
+    close(dir);
+    return r;
+}
+
 static void
 linux_atfork_child(void)
 {
@@ -511,5 +616,6 @@ const struct ward__backend ward__linux_backend = {
     .watch = linux_watch,
     .unwatch = linux_unwatch,
     .events_drain = linux_events_drain,
+    .others_exist = linux_others_exist,
     .atfork_child = linux_atfork_child,
 };

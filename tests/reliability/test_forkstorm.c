@@ -326,6 +326,22 @@ Test(forkstorm, fork_while_threads_are_blocked_in_waits, .timeout = 60)
     b1.c = wt_spawn_ok(a, "cat", "exit", "61");
     b2.c = wt_spawn_ok(a, "cat", "exit", "62");
     ward_attr_free(a);
+    /*
+     * The thief blocks for an own child that exits only when told to: with
+     * only private children it would get ECHILD at once (ward(3)).
+     */
+    int go[2];
+    char byte = 'x';
+
+    cr_assert_eq(pipe(go), 0);
+    own = fork();
+    cr_assert_geq(own, 0);
+    if (own == 0) {
+        close(go[1]);
+        (void)read(go[0], &byte, 1);
+        _exit(77);
+    }
+    close(go[0]);
     cr_assert_eq(pthread_create(&t1, NULL, blocked_waiter, &b1), 0);
     cr_assert_eq(pthread_create(&t2, NULL, blocked_waiter, &b2), 0);
     cr_assert_eq(pthread_create(&t3, NULL, blocked_thief, &th), 0);
@@ -354,8 +370,9 @@ Test(forkstorm, fork_while_threads_are_blocked_in_waits, .timeout = 60)
         cr_assert_not_null(c, "fork #%d: %s", i, strerror(errno));
         wait_ward_fork_child(c, i, outer);
     }
-    /* Let the thief go with one own child: it must get exactly that one. */
-    own = wt_own_child(77, 10);
+    /* Let the thief go with its own child: it must get exactly that one. */
+    cr_assert_eq(write(go[1], &byte, 1), 1);
+    close(go[1]);
     pthread_join(t3, NULL);
     cr_assert_eq(th.r, own, "the blocked ward_waitpid(-1) returned %d (%s), expected %d",
                  (int)th.r, strerror(th.err), (int)own);
