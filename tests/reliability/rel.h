@@ -36,6 +36,18 @@
 #define REL_SANITIZED 0
 #endif
 
+/* AddressSanitizer builds, apart: see the fork storm. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REL_ASAN 1
+#endif
+#endif
+#ifndef REL_ASAN
+#define REL_ASAN 0
+#endif
+
 /* Exit code of a subprocess that skips (as automake's). */
 #define REL_SKIP 77
 

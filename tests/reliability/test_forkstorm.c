@@ -230,6 +230,18 @@ Test(forkstorm, eight_spawners_two_forkers_1000_forks_each, .timeout = 300)
     pthread_t sp[SPAWNERS], fk[FORKERS];
     double t0 = wt_now_ms();
 
+    /*
+     * The libasan of GCC 12 (and of clang 14) has no fork() interceptor: it
+     * does not hold its allocator's locks across a fork, so a child forked
+     * while one of the spawner threads is inside malloc() can block forever
+     * in its own first malloc().  One fork child in some thousands hung that
+     * way in "make check-asan" and never in the plain or TSan runs of the
+     * same storm (TSan does lock around fork).  The storm runs in the plain
+     * suite on both backends and, with forks, in the TSan soak.
+     */
+    if (REL_ASAN)
+        cr_skip_test("AddressSanitizer's allocator is not fork-safe with threads "
+                     "(no fork interceptor in this libasan); run without ASan");
     wt_helper();
     atomic_store(&forkers_left, FORKERS);
     for (long i = 0; i < SPAWNERS; i++)
