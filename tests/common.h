@@ -546,6 +546,30 @@ WT_FN pid_t wt_own_child(int code, long ms)
     return pid;
 }
 
+/*
+ * A plain fork() child that exits with code once *cue (the write end of a
+ * pipe, close-on-exec) is written to or closed.
+ */
+WT_FN pid_t wt_own_child_on_cue(int code, int *cue)
+{
+    int go[2];
+    pid_t pid;
+
+    cr_assert_eq(pipe2(go, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
+    pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        char b;
+
+        close(go[1]);
+        (void)read(go[0], &b, 1);
+        _exit(code);
+    }
+    close(go[0]);
+    *cue = go[1];
+    return pid;
+}
+
 /* ---- Errors collected in threads ---------------------------------------- */
 
 struct wt_errors {

@@ -470,19 +470,8 @@ Test(waitany, blocking_wait_outlives_private_children)
     struct blocked_waiter w = {0, 0, -1, 0};
     ward_child *p[3];
     pthread_t t;
-    int go[2];
-    char b = 'x';
-
-    /* An own child that exits when told to. */
-    cr_assert_eq(pipe(go), 0);
-    pid_t own = fork();
-    cr_assert_geq(own, 0);
-    if (own == 0) {
-        close(go[1]);
-        (void)read(go[0], &b, 1);
-        _exit(43);
-    }
-    close(go[0]);
+    int cue;
+    pid_t own = wt_own_child_on_cue(43, &cue);
     p[0] = wt_spawn_ok(NULL, "sleep", "2000");
     cr_assert_eq(pthread_create(&t, NULL, blocking_waitpid, &w), 0);
     p[1] = wt_spawn_ok(NULL, "41");
@@ -493,8 +482,7 @@ Test(waitany, blocking_wait_outlives_private_children)
     cr_assert_eq(atomic_load(&w.done), 0,
                  "ward_waitpid(-1) returned %ld (%s) while an own child ran",
                  (long)w.ret, strerror(w.err));
-    cr_assert_eq(write(go[1], &b, 1), 1);
-    close(go[1]);
+    close(cue);
     pthread_join(t, NULL);
     cr_assert_eq(w.ret, own, "ward_waitpid(-1) returned %ld (%s)", (long)w.ret,
                  strerror(w.err));

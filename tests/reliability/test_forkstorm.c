@@ -342,18 +342,9 @@ Test(forkstorm, fork_while_threads_are_blocked_in_waits, .timeout = 60)
      * The thief blocks for an own child that exits only when told to: with
      * only private children it would get ECHILD at once (ward(3)).
      */
-    int go[2];
-    char byte = 'x';
+    int cue;
 
-    cr_assert_eq(pipe(go), 0);
-    own = fork();
-    cr_assert_geq(own, 0);
-    if (own == 0) {
-        close(go[1]);
-        (void)read(go[0], &byte, 1);
-        _exit(77);
-    }
-    close(go[0]);
+    own = wt_own_child_on_cue(77, &cue);
     cr_assert_eq(pthread_create(&t1, NULL, blocked_waiter, &b1), 0);
     cr_assert_eq(pthread_create(&t2, NULL, blocked_waiter, &b2), 0);
     cr_assert_eq(pthread_create(&t3, NULL, blocked_thief, &th), 0);
@@ -383,8 +374,7 @@ Test(forkstorm, fork_while_threads_are_blocked_in_waits, .timeout = 60)
         wait_ward_fork_child(c, i, outer);
     }
     /* Let the thief go with its own child: it must get exactly that one. */
-    cr_assert_eq(write(go[1], &byte, 1), 1);
-    close(go[1]);
+    close(cue);
     pthread_join(t3, NULL);
     cr_assert_eq(th.r, own, "the blocked ward_waitpid(-1) returned %d (%s), expected %d",
                  (int)th.r, strerror(th.err), (int)own);
