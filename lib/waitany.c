@@ -31,6 +31,17 @@
 
 #define WAITID_OPTIONS (WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT)
 
+/*
+ * Processes a program traces without being their parent are waited for
+ * like children but listed nowhere ward looks; a wait that asks for clone
+ * children (a tracer's usual __WALL) never gets ECHILD from ward's look.
+ */
+#if defined(__WALL) && defined(__WCLONE)
+#define WAIT_FOR_TRACEES (__WALL | __WCLONE)
+#else
+#define WAIT_FOR_TRACEES 0
+#endif
+
 /* Is pid a private child?  Takes ward__lock. */
 static int
 is_private(pid_t pid)
@@ -101,7 +112,7 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
         if (r == 0) {
             ward__reap_orphans();
             if (ward__table_count() > 0 && ward__be->others_exist != NULL &&
-                ward__be->others_exist(idtype, id) == 0) {
+                !(options & WAIT_FOR_TRACEES) && ward__be->others_exist(idtype, id) == 0) {
                 /* Only private children: for the caller, none at all. */
                 none = 1;
             }

@@ -157,6 +157,9 @@ linux_init(void)
  * (Linux 5.9) copies just those.  Where that is refused the child takes a
  * copy of the whole table with unshare(CLONE_FILES), as without this.
  */
+#ifndef SYS_close_range
+#define SYS_close_range 436 /* the same number on every architecture */
+#endif
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
@@ -198,7 +201,7 @@ struct ward_clone_args {
 /* Returns the pid or -errno in the parent; runs fn(arg) in the child. */
 long ward__clone3(struct ward_clone_args *args, size_t size,
                   int (*fn)(void *), void *arg);
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
         ".globl ward__clone3\n"
         ".hidden ward__clone3\n"
         ".type ward__clone3, @function\n"
@@ -220,7 +223,8 @@ __asm__(".text\n"
         "    mov $60, %eax\n"         /* __NR_exit: fn never returns */
         "    syscall\n"
         "    hlt\n"
-        ".size ward__clone3, .-ward__clone3\n");
+        ".size ward__clone3, .-ward__clone3\n"
+        ".popsection\n");
 
 static atomic_int clone3_refused;
 #endif
@@ -510,11 +514,17 @@ other_matches(idtype_t idtype, id_t id, pid_t pid)
     return pg == -1 || pg == (pid_t)(id != 0 ? id : (id_t)getpgrp());
 }
 
-/* 1 if a listed pid in tid's children file is another's, 0 if none, -1 error. */
+/*
+ * 1 if a pid in tid's children file is another's, 0 if none, -1 if that
+ * cannot be told.  The file is a seq_file: a second read() restarts by
+ * position, and a child reaped in between shifts the list under it, so
+ * only a file read whole in one read() is believed.  A thread that is gone
+ * has handed its children to another one, maybe already read: unknown.
+ */
 static int
 task_has_other(int taskdir, const char *tid, idtype_t idtype, id_t id)
 {
-    char path[64], buf[512];
+    char path[64], buf[4096];
     size_t len = strlen(tid);
     long pid = -1;
     ssize_t n;
@@ -525,22 +535,56 @@ task_has_other(int taskdir, const char *tid, idtype_t idtype, id_t id)
     memcpy(path, tid, len);
     memcpy(path + len, "/children", sizeof("/children"));
     if ((fd = openat(taskdir, path, O_RDONLY | O_CLOEXEC)) == -1)
-        /* The thread has ended: its children went to another one. */
-        return errno == ENOENT ? 0 : -1;
-    while (!found && (n = read(fd, buf, sizeof(buf))) > 0) {
-        for (ssize_t i = 0; i < n && !found; i++) {
-            if (buf[i] >= '0' && buf[i] <= '9') {
-                pid = (pid < 0 ? 0 : pid * 10) + (buf[i] - '0');
-            } else if (pid >= 0) {
-                found = other_matches(idtype, id, (pid_t)pid);
-                pid = -1;
-            }
+        return -1;
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0 || n == (ssize_t)sizeof(buf))
+        return -1;
+    for (ssize_t i = 0; i <= n && !found; i++) {
+        if (i < n && buf[i] >= '0' && buf[i] <= '9') {
+            pid = (pid < 0 ? 0 : pid * 10) + (buf[i] - '0');
+        } else if (pid >= 0) {
+            found = other_matches(idtype, id, (pid_t)pid);
+            pid = -1;
         }
     }
-    if (!found && n == 0 && pid >= 0)
-        found = other_matches(idtype, id, (pid_t)pid);
-    close(fd);
-    return found ? 1 : n < 0 ? -1 : 0;
+    return found;
+}
+
+/*
+ * The threads, as a count and a sum of their ids, with the directory read
+ * from its start; -1 on error.  Compared before and after a scan: a thread
+ * that ended or began in between makes the scan's answer unknown.
+ */
+static int
+task_list(int dir, long *count, long *sum)
+{
+    union {
+        char buf[1024];
+        struct ward_dirent64 align;
+    } u;
+    long n;
+
+    *count = *sum = 0;
+    if (lseek(dir, 0, SEEK_SET) == -1)
+        return -1;
+    while ((n = syscall(SYS_getdents64, dir, u.buf, sizeof(u.buf))) != 0) {
+        if (n < 0)
+            return -1;
+        for (long off = 0; off < n;) {
+            struct ward_dirent64 *d = (struct ward_dirent64 *)(u.buf + off);
+            long t = 0;
+
+            off += d->d_reclen;
+            if (d->d_name[0] < '0' || d->d_name[0] > '9')
+                continue;
+            for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
+                t = t * 10 + (*c - '0');
+            (*count)++;
+            *sum += t;
+        }
+    }
+    return 0;
 }
 
 static int
@@ -550,20 +594,12 @@ linux_others_exist(idtype_t idtype, id_t id)
         char buf[1024];
         struct ward_dirent64 align;
     } u;
-    char mine[16 + sizeof("/children")];
-    pid_t tid = (pid_t)syscall(SYS_gettid);
-    int dir, len = 0, r = 0;
-    long n;
+    long n, count0, sum0, count1, sum1;
+    int dir, r = 0;
 
     if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
         return -1;
-    /* This thread is alive: without its file the kernel has none of them. */
-    for (pid_t t = tid; t > 0; t /= 10)
-        len++;
-    memcpy(mine + len, "/children", sizeof("/children"));
-    for (pid_t t = tid; t > 0; t /= 10)
-        mine[--len] = (char)('0' + t % 10);
-    if (faccessat(dir, mine, F_OK, 0) == -1) {
+    if (task_list(dir, &count0, &sum0) == -1 || lseek(dir, 0, SEEK_SET) == -1) {
         close(dir);
         return -1;
     }
@@ -580,6 +616,9 @@ linux_others_exist(idtype_t idtype, id_t id)
                 r = task_has_other(dir, d->d_name, idtype, id);
         }
     }
+    /* "None" holds only if no thread came or went during the scan. */
+    if (r == 0 && (task_list(dir, &count1, &sum1) == -1 || count1 != count0 || sum1 != sum0))
+        r = -1;
     close(dir);
     return r;
 }
