@@ -552,72 +552,86 @@ task_has_other(int taskdir, const char *tid, idtype_t idtype, id_t id)
 }
 
 /*
- * The threads, as a count and a sum of their ids, with the directory read
- * from its start; -1 on error.  Compared before and after a scan: a thread
- * that ended or began in between makes the scan's answer unknown.
+ * Call fn(dir, tid, arg) for every thread in /proc/self/task (dir), read
+ * from its start, until fn returns non-zero.  Returns that value, 0 when
+ * all were seen, -1 on error.
  */
 static int
-task_list(int dir, long *count, long *sum)
+each_task(int dir, int (*fn)(int, const char *, void *), void *arg)
 {
     union {
         char buf[1024];
         struct ward_dirent64 align;
     } u;
     long n;
+    int r = 0;
 
-    *count = *sum = 0;
     if (lseek(dir, 0, SEEK_SET) == -1)
         return -1;
-    while ((n = syscall(SYS_getdents64, dir, u.buf, sizeof(u.buf))) != 0) {
+    while (r == 0 && (n = syscall(SYS_getdents64, dir, u.buf, sizeof(u.buf))) != 0) {
         if (n < 0)
             return -1;
-        for (long off = 0; off < n;) {
-            struct ward_dirent64 *d = (struct ward_dirent64 *)(u.buf + off);
-            long t = 0;
-
-            off += d->d_reclen;
-            if (d->d_name[0] < '0' || d->d_name[0] > '9')
-                continue;
-            for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
-                t = t * 10 + (*c - '0');
-            (*count)++;
-            *sum += t;
-        }
-    }
-    return 0;
-}
-
-static int
-linux_others_exist(idtype_t idtype, id_t id)
-{
-    union {
-        char buf[1024];
-        struct ward_dirent64 align;
-    } u;
-    long n, count0, sum0, count1, sum1;
-    int dir, r = 0;
-
-    if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-        return -1;
-    if (task_list(dir, &count0, &sum0) == -1 || lseek(dir, 0, SEEK_SET) == -1) {
-        close(dir);
-        return -1;
-    }
-    while (r == 0 && (n = syscall(SYS_getdents64, dir, u.buf, sizeof(u.buf))) != 0) {
-        if (n < 0) {
-            r = -1;
-            break;
-        }
         for (long off = 0; off < n && r == 0;) {
             struct ward_dirent64 *d = (struct ward_dirent64 *)(u.buf + off);
 
             off += d->d_reclen;
             if (d->d_name[0] >= '0' && d->d_name[0] <= '9')
-                r = task_has_other(dir, d->d_name, idtype, id);
+                r = fn(dir, d->d_name, arg);
         }
     }
+    return r;
+}
+
+/*
+ * The threads as a count and a sum of their ids.  Taken before and after a
+ * scan: a thread that ended or began in between makes its answer unknown.
+ */
+struct task_sum {
+    long count, sum;
+};
+
+static int
+add_task(int dir, const char *tid, void *arg)
+{
+    struct task_sum *t = arg;
+    long v = 0;
+
+    (void)dir;
+    for (; *tid >= '0' && *tid <= '9'; tid++)
+        v = v * 10 + (*tid - '0');
+    t->count++;
+    t->sum += v;
+    return 0;
+}
+
+struct wait_for {
+    idtype_t idtype;
+    id_t id;
+};
+
+static int
+check_task(int dir, const char *tid, void *arg)
+{
+    struct wait_for *w = arg;
+
+    return task_has_other(dir, tid, w->idtype, w->id);
+}
+
+static int
+linux_others_exist(idtype_t idtype, id_t id)
+{
+    struct task_sum before = { 0, 0 }, after = { 0, 0 };
+    struct wait_for w = { idtype, id };
+    int dir, r;
+
+    if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+        return -1;
+    r = each_task(dir, add_task, &before);
+    if (r == 0)
+        r = each_task(dir, check_task, &w);
     /* "None" holds only if no thread came or went during the scan. */
-    if (r == 0 && (task_list(dir, &count1, &sum1) == -1 || count1 != count0 || sum1 != sum0))
+    if (r == 0 && (each_task(dir, add_task, &after) != 0 ||
+                   after.count != before.count || after.sum != before.sum))
         r = -1;
     close(dir);
     return r;
