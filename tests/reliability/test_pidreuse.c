@@ -9,34 +9,79 @@
  *
  * Getting a given pid back takes the pid counter all the way round, so
  * each test runs in a new pid namespace whose init is a fork() child of
- * the test:
+ * the test, and the pids are made to come round in one of two ways:
  *
- *  - preferably in a new user namespace too, where the namespace's own
- *    pid_max can be lowered to 400 (kernel 6.14 and later keep pid_max per
- *    pid namespace; inside a user namespace a kernel with a global pid_max
- *    refuses the write, so the host's value can never change): pids then
- *    cycle through 300..399, and the test forks until one lands on the
- *    reaped child's pid, as a busy system would;
- *  - else, as root in the initial user namespace, by writing the
- *    namespace's /proc/sys/kernel/ns_last_pid (per namespace since 3.3)
- *    so that the next fork gets the wanted pid;
- *  - else the test is skipped, with the reason.
+ *  - preferably, in a new user namespace too, the pid namespace's own
+ *    pid_max is lowered to 400: pids then cycle through 300..399, and the
+ *    test forks until one lands on the reaped child's pid, as a busy system
+ *    would.  pid_max is per pid namespace only since Linux 6.14; before, it
+ *    is one value for the whole machine, which the test must not change.
+ *    Being in a user namespace is not enough to be refused: that sysctl
+ *    (mode 0644) lets anyone write whose effective uid is the machine's
+ *    root uid, in whatever user namespace, and a test run as root keeps
+ *    that uid in a namespace whose uid 0 is mapped to its own.  So pid_max
+ *    is written by a short-lived child whose effective uid is not root
+ *    outside the namespace.  A test that is not root maps only its own
+ *    uid, and that is already so.  A test run as root maps uid and gid 0
+ *    to 0 and 1 to 65534: mapping more than one's own id takes CAP_SETUID
+ *    and CAP_SETGID outside the namespace, so a child forked before
+ *    unshare(CLONE_NEWUSER) writes the maps once the test process is in
+ *    it.  The writer sets SECBIT_NO_SETUID_FIXUP, so that it keeps its
+ *    capabilities in the namespace, and becomes uid and gid 1 (65534
+ *    outside).  A per-namespace pid_max takes the write, since it asks for
+ *    CAP_SYS_ADMIN in the user namespace that owns the pid namespace; a
+ *    global one refuses it (EACCES).  Should root be unable to map 65534,
+ *    pid_max is not written at all;
+ *  - else (the write refused or not tried, or no user namespace) the
+ *    namespace's /proc/sys/kernel/ns_last_pid is written, so that the next
+ *    fork gets the wanted pid.  It is per pid namespace (since Linux 3.3)
+ *    and takes CAP_SYS_ADMIN (or, since 5.9, CAP_CHECKPOINT_RESTORE) in the
+ *    user namespace that owns the pid namespace, which init of the
+ *    namespace has, in the new user namespace or as root without one;
+ *  - where neither can be written, the test is skipped, with the reason.
+ *
+ * A test must never change the machine, so pid_max as the test process
+ * sees it (the machine's, on a kernel older than 6.14) is read before the
+ * namespaces are made, and read again right after the write in the
+ * namespace and once the scenario has ended.  Should it ever differ, it is
+ * put back at once and the test fails, saying so.
+ *
+ * REL_PIDREUSE_MODE=ns_last_pid uses ns_last_pid without a user namespace
+ * (root only); REL_PIDREUSE_MODE=userns_ns_last_pid makes the user
+ * namespace as usual but uses ns_last_pid there, the way a kernel with a
+ * global pid_max makes the test go.
  *
  * rel-posix.test runs them again on the posix backend.
  */
 #include "rel.h"
 
+#include <grp.h>
+#include <linux/securebits.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 
 WT_SUITE(pidreuse);
 
 #define PID_MAX_NS 400
 #define PID_MIN_AFTER_WRAP 300
+#define PID_MAX_PATH "/proc/sys/kernel/pid_max"
+
+/* Where uid and gid 1 of the namespace lead when the test runs as root. */
+#define OUTSIDE_NOBODY 65534
 
 enum { CYCLE_PID_MAX = 1, CYCLE_NS_LAST_PID = 2 };
 
 static int cycle_mode;
+
+/*
+ * pid_max as the test process sees it, read before the namespaces are
+ * made, and the descriptor it was read through: opened there, it goes on
+ * reading that same pid_max from inside the namespaces (an open sysctl
+ * file stays bound to the table it was looked up in).
+ */
+static long outer_pid_max = -1;
+static int outer_pid_max_fd = -1;
 
 static int write_file(const char *path, const char *s)
 {
@@ -51,6 +96,18 @@ static int write_file(const char *path, const char *s)
     close(fd);
     errno = e;
     return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* A number read from the start of fd, or -1. */
+static long read_long_fd(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return strtol(buf, NULL, 10);
 }
 
 /* ---- Taking a pid ------------------------------------------------------- */
@@ -350,10 +407,129 @@ static void scenario_stolen(void)
 
 /* ---- The namespace ------------------------------------------------------ */
 
-/* In init of the new namespace: a private /proc, then the way to cycle pids. */
-static void ns_init_setup(int in_userns)
+/* What REL_PIDREUSE_MODE asks for. */
+enum { MODE_AUTO, MODE_NS_LAST_PID, MODE_USERNS_NS_LAST_PID };
+
+/* The user namespace init runs in. */
+enum {
+    USERNS_NONE,            /* none: the caller's own */
+    USERNS_OWN_ID,          /* uid and gid 0 are the caller's, who is not root */
+    USERNS_ROOT_ONLY,       /* the caller is root; only uid and gid 0 could be mapped */
+    USERNS_ROOT_AND_NOBODY, /* the caller is root; 0 is 0 outside, 1 is 65534 */
+};
+
+/* Exit codes of the id mapper. */
+enum { MAPPED_ROOT_AND_NOBODY, MAPPED_ROOT_ONLY, MAPPED_NOTHING };
+
+/* Exit codes of the pid_max writer, besides 0 (written) and an errno. */
+enum { WRITER_NO_SECUREBITS = 250, WRITER_NO_SETGROUPS, WRITER_NO_SETGID, WRITER_NO_SETUID };
+
+/* The status of our own child pid, once it has ended. */
+static int reap(pid_t pid)
 {
+    int st = 0;
+    pid_t r;
+
+    while ((r = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
+        ;
+    rel_checkf(r == pid, "waitpid(%d): %s", (int)pid, strerror(errno));
+    return st;
+}
+
+static int pidreuse_mode(void)
+{
+    const char *m = getenv("REL_PIDREUSE_MODE");
+
+    if (m == NULL || *m == '\0')
+        return MODE_AUTO;
+    if (strcmp(m, "ns_last_pid") == 0)
+        return MODE_NS_LAST_PID;
+    if (strcmp(m, "userns_ns_last_pid") == 0)
+        return MODE_USERNS_NS_LAST_PID;
+    rel_fail("REL_PIDREUSE_MODE=%s: expected ns_last_pid or userns_ns_last_pid", m);
+}
+
+/*
+ * In init of the namespace, right after pid_max was written there: the
+ * pid_max outside must not have moved.  If it has, the kernel has a single
+ * pid_max and let the write through, so this namespace's file is that same
+ * one: put the old value back through it, at once, and fail.
+ */
+static void check_outer_pid_max_in_ns(void)
+{
+    long now = read_long_fd(outer_pid_max_fd);
     char buf[32];
+
+    if (now == outer_pid_max)
+        return;
+    snprintf(buf, sizeof buf, "%ld", outer_pid_max);
+    rel_fail("TEST BUG, THE MACHINE WAS CHANGED: writing pid_max in the namespace moved "
+             "the pid_max outside from %ld to %ld; %s", outer_pid_max, now,
+             write_file(PID_MAX_PATH, buf) == 0 ? "put back"
+                                                : "PUTTING IT BACK FAILED, do it by hand");
+}
+
+/*
+ * In init of the namespace: write pid_max from a short-lived child, which
+ * with drop first becomes uid and gid 1 of the namespace (65534 outside)
+ * while keeping its capabilities here, so that its effective uid is not
+ * root outside.  Returns 0 once written, else -1 with the reason in why.
+ */
+static int write_pid_max(int drop, char *why, size_t cap)
+{
+    pid_t w = fork();
+    int st;
+
+    rel_checkf(w >= 0, "fork: %s", strerror(errno));
+    if (w == 0) {
+        char buf[32];
+
+        if (drop) {
+            unsigned long bits = SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED;
+
+            if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) == -1)
+                _exit(WRITER_NO_SECUREBITS);
+            if (setgroups(0, NULL) == -1)
+                _exit(WRITER_NO_SETGROUPS);
+            if (setresgid(1, 1, 1) == -1)
+                _exit(WRITER_NO_SETGID);
+            if (setresuid(1, 1, 1) == -1)
+                _exit(WRITER_NO_SETUID);
+        }
+        snprintf(buf, sizeof buf, "%d", PID_MAX_NS);
+        if (write_file(PID_MAX_PATH, buf) == 0)
+            _exit(0);
+        _exit(errno > 0 && errno < WRITER_NO_SECUREBITS ? errno : EIO);
+    }
+    st = reap(w);
+    if (!WIFEXITED(st)) {
+        snprintf(why, cap, "the writer died of signal %d", WTERMSIG(st));
+        return -1;
+    }
+    switch (WEXITSTATUS(st)) {
+    case 0:
+        return 0;
+    case WRITER_NO_SECUREBITS:
+        snprintf(why, cap, "the writer could not keep its capabilities across setresuid");
+        break;
+    case WRITER_NO_SETGROUPS:
+    case WRITER_NO_SETGID:
+    case WRITER_NO_SETUID:
+        snprintf(why, cap, "the writer could not become uid and gid 1 (step %d)",
+                 WEXITSTATUS(st) - WRITER_NO_SECUREBITS);
+        break;
+    default:
+        snprintf(why, cap, "refused: %s", strerror(WEXITSTATUS(st)));
+        break;
+    }
+    return -1;
+}
+
+/* In init of the new namespace: a private /proc, then the way to cycle pids. */
+static void ns_init_setup(int userns, int mode)
+{
+    char why[128] = "", note[256];
+    int e;
 
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
         rel_skip("cannot make the mounts private in the new mount namespace: %s",
@@ -362,22 +538,28 @@ static void ns_init_setup(int in_userns)
         rel_skip("cannot mount /proc in the new pid namespace: %s", strerror(errno));
     rel_checkf(getpid() == 1, "init of the new namespace has pid %d", (int)getpid());
     cycle_mode = 0;
-    /* REL_PIDREUSE_MODE=ns_last_pid tries the fallback where both work. */
-    if (in_userns && getenv("REL_PIDREUSE_MODE") == NULL) {
-        /*
-         * Only a per-namespace pid_max can be written from here: a global one
-         * belongs to the initial user namespace and refuses us.
-         */
-        snprintf(buf, sizeof buf, "%d", PID_MAX_NS);
-        if (write_file("/proc/sys/kernel/pid_max", buf) == 0)
-            cycle_mode = CYCLE_PID_MAX;
+    /*
+     * pid_max is only ever written by a process that is not root outside,
+     * so that a kernel with a single pid_max refuses it (see the top).
+     */
+    if (userns == USERNS_NONE)
+        snprintf(why, sizeof why, "not tried without a user namespace");
+    else if (mode == MODE_USERNS_NS_LAST_PID)
+        snprintf(why, sizeof why, "not tried, REL_PIDREUSE_MODE=userns_ns_last_pid");
+    else if (userns == USERNS_ROOT_ONLY)
+        snprintf(why, sizeof why, "not tried, no uid mapped that is not root outside");
+    else if (write_pid_max(userns == USERNS_ROOT_AND_NOBODY, why, sizeof why) == 0) {
+        check_outer_pid_max_in_ns();
+        cycle_mode = CYCLE_PID_MAX;
     }
     if (cycle_mode == 0) {
-        if (write_file("/proc/sys/kernel/ns_last_pid", "1") == 0)
+        if (write_file("/proc/sys/kernel/ns_last_pid", "1") == 0) {
             cycle_mode = CYCLE_NS_LAST_PID;
-        else
-            rel_skip("neither a per-namespace pid_max nor ns_last_pid can be written: %s",
-                     strerror(errno));
+        } else {
+            e = errno;
+            rel_skip("neither pid_max (%s) nor ns_last_pid (%s) can be written in the new "
+                     "namespace", why, strerror(e));
+        }
     }
     if (cycle_mode == CYCLE_PID_MAX) {
         /* Go once round, so pids are handed out from the cycle 300..399. */
@@ -387,66 +569,178 @@ static void ns_init_setup(int in_userns)
             rel_checkf(pid >= 0, "fork: %s", strerror(errno));
             if (pid == 0)
                 _exit(0);
-            while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-                ;
+            reap(pid);
             if (pid >= PID_MIN_AFTER_WRAP)
                 break;
         }
+        snprintf(note, sizeof note, "pid_max 400 (written as uid %s), pids cycled by forking",
+                 userns == USERNS_ROOT_AND_NOBODY ? "65534 outside" : "of the caller");
+    } else {
+        snprintf(note, sizeof note, "pids set through ns_last_pid (pid_max: %s)", why);
     }
-    rel_note("%s, %s backend: ", cycle_mode == CYCLE_PID_MAX
-                 ? "user+pid namespace, pid_max 400, pids cycled by forking"
-                 : "pid namespace, pids set through ns_last_pid", ward_backend());
+    rel_note("%s, %s, %s backend: ",
+             userns == USERNS_NONE ? "pid namespace" : "user+pid namespace", note,
+             ward_backend());
 }
 
+/*
+ * The id mapper of a caller that is root: forked before the caller
+ * unshares its user namespace, it waits on go until the caller is in it,
+ * then writes the maps from outside, where it holds the CAP_SETUID and
+ * CAP_SETGID that mapping more than one's own id takes.
+ */
+static void __attribute__((noreturn)) mapper_main(pid_t target, uid_t uid, gid_t gid, int go)
+{
+    char path[64], map[64], c;
+    int two = 1;
+
+    if (read(go, &c, 1) != 1)
+        _exit(MAPPED_NOTHING); /* the caller could not unshare */
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)target);
+    snprintf(map, sizeof map, "0 %u 1\n1 %d 1\n", (unsigned)uid, OUTSIDE_NOBODY);
+    if (write_file(path, map) == -1) {
+        /* Without those capabilities: the own id only, as any creator may. */
+        two = 0;
+        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+        if (write_file(path, map) == -1)
+            _exit(MAPPED_NOTHING);
+    }
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)target);
+    snprintf(map, sizeof map, "0 %u 1\n1 %d 1\n", (unsigned)gid, OUTSIDE_NOBODY);
+    if (write_file(path, map) == -1) {
+        two = 0;
+        snprintf(path, sizeof path, "/proc/%d/setgroups", (int)target);
+        if (write_file(path, "deny") == -1 && errno != ENOENT)
+            _exit(MAPPED_NOTHING);
+        snprintf(path, sizeof path, "/proc/%d/gid_map", (int)target);
+        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+        if (write_file(path, map) == -1)
+            _exit(MAPPED_NOTHING);
+    }
+    _exit(two ? MAPPED_ROOT_AND_NOBODY : MAPPED_ROOT_ONLY);
+}
+
+/* Enter a new user namespace; USERNS_NONE (errno set) if not permitted. */
 static int enter_userns(void)
 {
     /* Taken before: once in the new namespace, they read as the overflow id. */
-    uid_t uid = getuid();
-    gid_t gid = getgid();
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    pid_t self = getpid(), mapper = -1;
+    int go[2] = {-1, -1}, st, e;
     char map[64];
 
-    if (unshare(CLONE_NEWUSER) == -1)
-        return -1;
+    if (uid == 0) {
+        rel_checkf(pipe2(go, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+        mapper = fork();
+        rel_checkf(mapper >= 0, "fork: %s", strerror(errno));
+        if (mapper == 0) {
+            close(go[1]);
+            mapper_main(self, uid, gid, go[0]);
+        }
+        close(go[0]);
+    }
+    if (unshare(CLONE_NEWUSER) == -1) {
+        e = errno;
+        if (mapper > 0) {
+            close(go[1]); /* the mapper reads the end of file, and leaves */
+            reap(mapper);
+        }
+        errno = e;
+        return USERNS_NONE;
+    }
+    if (mapper > 0) {
+        rel_checkf(write(go[1], "x", 1) == 1, "waking the id mapper: %s", strerror(errno));
+        close(go[1]);
+        st = reap(mapper);
+        rel_checkf(WIFEXITED(st) && WEXITSTATUS(st) != MAPPED_NOTHING,
+                   "the id maps of the new user namespace could not be written "
+                   "(mapper status 0x%x)", st);
+        return WEXITSTATUS(st) == MAPPED_ROOT_AND_NOBODY ? USERNS_ROOT_AND_NOBODY
+                                                         : USERNS_ROOT_ONLY;
+    }
     if (write_file("/proc/self/setgroups", "deny") == -1 && errno != ENOENT)
         rel_fail("setgroups deny: %s", strerror(errno));
-    snprintf(map, sizeof map, "0 %d 1", (int)uid);
+    snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
     rel_checkf(write_file("/proc/self/uid_map", map) == 0, "uid_map: %s", strerror(errno));
-    snprintf(map, sizeof map, "0 %d 1", (int)gid);
+    snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
     rel_checkf(write_file("/proc/self/gid_map", map) == 0, "gid_map: %s", strerror(errno));
-    return 0;
+    return USERNS_OWN_ID;
 }
 
 /* The subprocess: make the namespaces, fork their init, report what it says. */
 static int in_new_namespace(void *arg)
 {
     void (*scenario)(void) = (void (*)(void))arg;
-    const char *mode = getenv("REL_PIDREUSE_MODE");
-    int in_userns = (mode == NULL || strcmp(mode, "ns_last_pid") != 0) && enter_userns() == 0;
-    int st = 0, uerr = errno;
+    int mode = pidreuse_mode();
+    int userns = USERNS_NONE, uerr = 0, st;
     pid_t init;
 
+    if (mode != MODE_NS_LAST_PID) {
+        userns = enter_userns();
+        uerr = errno;
+    }
     if (unshare(CLONE_NEWPID | CLONE_NEWNS) == -1)
         rel_skip("new pid namespaces are not permitted here (%s%s%s)", strerror(errno),
-                 in_userns ? "" : "; user namespaces: ", in_userns ? "" : strerror(uerr));
+                 userns != USERNS_NONE ? ""
+                 : mode == MODE_NS_LAST_PID ? "; REL_PIDREUSE_MODE=ns_last_pid"
+                                            : "; user namespaces: ",
+                 userns != USERNS_NONE || mode == MODE_NS_LAST_PID ? "" : strerror(uerr));
     init = fork();
     rel_checkf(init >= 0, "fork: %s", strerror(errno));
     if (init == 0) {
-        ns_init_setup(in_userns);
+        ns_init_setup(userns, mode);
         scenario();
         _exit(0);
     }
-    while (waitpid(init, &st, 0) == -1 && errno == EINTR)
-        ;
+    st = reap(init);
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     rel_fail("init of the new namespace died of signal %d", WTERMSIG(st));
 }
 
+/*
+ * In the test process: run a scenario in new namespaces, with the pid_max
+ * outside them read before and checked after, whatever the scenario did.
+ */
+static void run_in_namespaces(void (*scenario)(void))
+{
+    char msg[1536] = "", val[32];
+    long after;
+    int code, fd, e;
+
+    wt_helper();
+    fd = open(PID_MAX_PATH, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0, "open %s: %s", PID_MAX_PATH, strerror(errno));
+    outer_pid_max = read_long_fd(fd);
+    if (outer_pid_max <= 0)
+        close(fd);
+    cr_assert_gt(outer_pid_max, 0, "cannot read %s", PID_MAX_PATH);
+    outer_pid_max_fd = fd;
+    code = rel_subprocess(in_new_namespace, (void *)scenario, msg, sizeof msg, 50);
+    after = read_long_fd(fd);
+    close(fd);
+    outer_pid_max_fd = -1;
+    if (after != outer_pid_max) {
+        snprintf(val, sizeof val, "%ld", outer_pid_max);
+        e = write_file(PID_MAX_PATH, val) == 0 ? 0 : errno;
+        cr_assert_fail("TEST BUG, THE MACHINE WAS CHANGED: %s outside the test's namespaces "
+                       "went from %ld to %ld during the scenario; %s%s. (The scenario said, "
+                       "with code %d: %s)", PID_MAX_PATH, outer_pid_max, after,
+                       e == 0 ? "put back" : "PUTTING IT BACK FAILED, do it by hand: ",
+                       e == 0 ? "" : strerror(e), code, msg);
+    }
+    if (code == REL_SKIP)
+        cr_skip_test("%s", msg);
+    cr_assert_eq(code, 0, "subprocess failed (%d): %s", code, msg);
+    if (msg[0] != '\0')
+        cr_log_info("%s", msg);
+}
+
 #define NS_TEST(name, fn)                                                    \
     Test(pidreuse, name, .timeout = 60)                                      \
     {                                                                        \
-        wt_helper();                                                         \
-        rel_run_subprocess(in_new_namespace, (void *)(fn), 50);              \
+        run_in_namespaces(fn);                                               \
     }
 
 NS_TEST(kill_and_waits_after_ward_reaped, scenario_kill)
@@ -464,5 +758,5 @@ Test(pidreuse, child_stolen_by_a_thief_then_reused, .timeout = 60)
     if (wt_posix_backend())
         cr_skip_test("posix backend: after a theft outside ward the pid is "
                      "ambiguous (see ward(7)); checked on the linux backend");
-    rel_run_subprocess(in_new_namespace, (void *)scenario_stolen, 50);
+    run_in_namespaces(scenario_stolen);
 }
