@@ -84,10 +84,16 @@ struct ward__backend {
     int (*recover)(struct ward_child *c, int *status);
     /*
      * Sleep until c may be reapable, the deadline (absolute, monotonic;
-     * NULL for none) passes (-1/ETIMEDOUT), or a signal arrives (-1/EINTR).
-     * Called without locks.  Spurious returns of 0 are allowed.
+     * NULL for none) passes (-1/ETIMEDOUT), or a signal handler of the
+     * program's runs (-1/EINTR).  Which handlers interrupt is the rule of
+     * the call it stands for: with intr set (ward_timedwait), any handler,
+     * as poll(2); with intr clear and no deadline (ward_wait), only one
+     * installed without SA_RESTART, as waitpid(2): the backend then sleeps
+     * in a call the kernel restarts after an SA_RESTART handler.  Handlers
+     * of ward's own (WARD__CALLERS_EINTR) never interrupt.  Called without
+     * locks.  Spurious returns of 0 are allowed.
      */
-    int (*block)(struct ward_child *c, const struct timespec *deadline);
+    int (*block)(struct ward_child *c, const struct timespec *deadline, int intr);
     /* Signal c, which is unreaped.  Called under ward__lock. */
     int (*signal)(struct ward_child *c, int sig);
     /*

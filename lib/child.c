@@ -90,10 +90,14 @@ static const struct timespec no_wait;
 
 /*
  * The one wait loop.  deadline == &no_wait: never block; NULL: no deadline.
- * Reaping happens only under ward__lock; sleeping only outside it.
+ * intr: any signal handler ends the wait with EINTR (ward_timedwait, like
+ * poll(2)); otherwise only one installed without SA_RESTART does
+ * (ward_wait, like waitpid(2)).  Reaping happens only under ward__lock;
+ * sleeping only outside it.
  */
 static int
-wait_until(ward_child *c, int *status, const struct timespec *deadline)
+wait_until(ward_child *c, int *status, const struct timespec *deadline,
+           int intr)
 {
     int r;
 
@@ -129,7 +133,7 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline)
             errno = EAGAIN;
             return -1;
         }
-        if (ward__be->block(c, deadline) == -1) {
+        if (ward__be->block(c, deadline, intr) == -1) {
             if (errno != ETIMEDOUT)
                 return -1;
             timed_out = 1;
@@ -152,28 +156,31 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline)
 int
 ward_wait(ward_child *c, int *status)
 {
-    return wait_until(c, status, NULL);
+    return wait_until(c, status, NULL, 0);
 }
 
 int
 ward_trywait(ward_child *c, int *status)
 {
-    return wait_until(c, status, &no_wait);
+    return wait_until(c, status, &no_wait, 0);
 }
 
 int
 ward_timedwait(ward_child *c, int *status, const struct timespec *deadline)
 {
-    return wait_until(c, status, deadline);
+    return wait_until(c, status, deadline, 1);
 }
 
-/* Wait, restarting after signal handlers: for waits the caller did not ask for. */
+/*
+ * Wait, restarting after every signal handler: for waits the caller did
+ * not ask for (ward_terminate, a kill-on-free), which never fail with EINTR.
+ */
 static int
 wait_uninterrupted(ward_child *c, int *status, const struct timespec *deadline)
 {
     int r;
 
-    while ((r = wait_until(c, status, deadline)) == -1 && errno == EINTR)
+    while ((r = wait_until(c, status, deadline, 0)) == -1 && errno == EINTR)
         ;
     return r;
 }

@@ -343,10 +343,9 @@ Test(wait, sa_restart_handler_does_not_break_wait)
     struct sigaction sa, old;
     struct nagger n;
     pthread_t t;
-    int st = -1, r;
+    int st = -1, r, e;
 
-    /* With SA_RESTART the wait may restart or report EINTR; it never
-     * reports a wrong status. */
+    /* ward_wait has waitpid's rule: an SA_RESTART handler restarts it. */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
     sa.sa_flags = SA_RESTART;
@@ -354,15 +353,168 @@ Test(wait, sa_restart_handler_does_not_break_wait)
     ward_child *c = wt_spawn_ok(NULL, "sleep", "300", "exit", "6");
     n.target = pthread_self();
     atomic_init(&n.stop, 0);
+    handled = 0;
     cr_assert_eq(pthread_create(&t, NULL, nag_thread, &n), 0);
-    while ((r = ward_wait(c, &st)) < 0 && errno == EINTR)
-        ;
+    r = ward_wait(c, &st);
+    e = errno;
     atomic_store(&n.stop, 1);
     pthread_join(t, NULL);
     sigaction(SIGUSR1, &old, NULL);
-    cr_assert_eq(r, 0, "ward_wait: %s", strerror(errno));
+    cr_assert_eq(r, 0, "ward_wait: %s after %d SA_RESTART handler(s)",
+                 strerror(e), (int)handled);
+    cr_assert_geq(handled, 1, "no handler ran during the wait");
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 6, "status 0x%x", st);
     ward_free(c);
+}
+
+/*
+ * The libev scenario: a thread waits for a private child while the
+ * program's own children exit (SIGCHLD) and SIGUSR1 keeps arriving, both
+ * handled in the waiting thread.  With SA_RESTART handlers the waits behave
+ * as waitpid(2): ward_wait never fails with EINTR, while ward_timedwait,
+ * like poll(2), is interrupted by any handler.  Without SA_RESTART
+ * ward_wait fails with EINTR and a second call still gets the status.
+ */
+static atomic_int usr1_runs, chld_runs;
+
+static void count_usr1(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&usr1_runs, 1);
+}
+
+static void count_chld(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&chld_runs, 1);
+}
+
+struct sig_waiter {
+    ward_child *c;
+    int mode; /* 0 ward_wait, 1 ward_timedwait(NULL), 2 ward_timedwait(dl) */
+    int r1, e1, st1;
+    int r2, e2, st2;
+    atomic_int first_done, go_on, done;
+};
+
+static void *sig_waiter_main(void *arg)
+{
+    struct sig_waiter *w = arg;
+    struct timespec dl = wt_deadline_ms(20000);
+
+    w->st1 = w->st2 = 12345;
+    if (w->mode == 0)
+        w->r1 = ward_wait(w->c, &w->st1);
+    else
+        w->r1 = ward_timedwait(w->c, &w->st1, w->mode == 2 ? &dl : NULL);
+    w->e1 = errno;
+    atomic_store(&w->first_done, 1);
+    if (w->r1 == -1) {
+        /* Interrupted: call again once the signals have stopped. */
+        while (!atomic_load(&w->go_on))
+            wt_sleep_ms(1);
+        w->r2 = ward_wait(w->c, &w->st2);
+        w->e2 = errno;
+    }
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/*
+ * Run a waiter in mode while this thread, which blocks both signals so
+ * that they go to the waiter, makes and reaps children of its own and
+ * sends the waiter SIGUSR1, until the waiter's first wait returns.
+ */
+static void signal_storm(struct sig_waiter *w, int mode, int restart)
+{
+    struct sigaction sa, old_usr1, old_chld;
+    sigset_t block, saved;
+    pthread_t t;
+    int forks = 0;
+
+    memset(w, 0, sizeof *w);
+    w->mode = mode;
+    atomic_store(&usr1_runs, 0);
+    atomic_store(&chld_runs, 0);
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    sa.sa_handler = count_usr1;
+    cr_assert_eq(sigaction(SIGUSR1, &sa, &old_usr1), 0);
+    sa.sa_handler = count_chld;
+    cr_assert_eq(sigaction(SIGCHLD, &sa, &old_chld), 0);
+    w->c = wt_spawn_ok(NULL, "sleep", "400", "exit", "7");
+    cr_assert_eq(pthread_create(&t, NULL, sig_waiter_main, w), 0);
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &block, &saved);
+    while (!atomic_load(&w->first_done)) {
+        pid_t pid = fork();
+        int st;
+
+        if (pid == 0)
+            _exit(0);
+        cr_assert_gt(pid, 0, "fork: %s", strerror(errno));
+        while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+            ;
+        forks++;
+        pthread_kill(t, SIGUSR1);
+        wt_sleep_ms(3);
+    }
+    atomic_store(&w->go_on, 1);
+    pthread_join(t, NULL);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    sigaction(SIGUSR1, &old_usr1, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
+    cr_log_info("mode %d, %s: %d own children, %d SIGUSR1 and %d SIGCHLD "
+                "handled", mode, restart ? "SA_RESTART" : "no SA_RESTART",
+                forks, atomic_load(&usr1_runs), atomic_load(&chld_runs));
+    cr_assert_gt(forks, 0);
+}
+
+Test(wait, sa_restart_handlers_never_interrupt_wait)
+{
+    struct sig_waiter w;
+
+    signal_storm(&w, 0, 1);
+    cr_assert_eq(w.r1, 0, "ward_wait failed (%s) after %d SIGUSR1 and %d "
+                 "SIGCHLD handlers with SA_RESTART", strerror(w.e1),
+                 atomic_load(&usr1_runs), atomic_load(&chld_runs));
+    cr_assert(WIFEXITED(w.st1) && WEXITSTATUS(w.st1) == 7, "status 0x%x", w.st1);
+    cr_assert_geq(atomic_load(&usr1_runs), 2, "the waiter was hardly signalled");
+    cr_assert_geq(atomic_load(&chld_runs), 1, "no SIGCHLD handler ran");
+    ward_free(w.c);
+}
+
+static void assert_interrupted_then_status(struct sig_waiter *w)
+{
+    cr_assert_eq(w->r1, -1, "the wait returned %d (status 0x%x) in place of EINTR",
+                 w->r1, w->st1);
+    cr_assert_eq(w->e1, EINTR, "errno %s, expected EINTR", strerror(w->e1));
+    cr_assert_eq(w->st1, 12345, "status written on failure");
+    cr_assert_eq(w->r2, 0, "the second ward_wait: %s", strerror(w->e2));
+    cr_assert(WIFEXITED(w->st2) && WEXITSTATUS(w->st2) == 7, "status 0x%x", w->st2);
+    ward_free(w->c);
+}
+
+Test(wait, handler_without_sa_restart_interrupts_wait)
+{
+    struct sig_waiter w;
+
+    signal_storm(&w, 0, 0);
+    assert_interrupted_then_status(&w);
+}
+
+Test(wait, timedwait_is_interrupted_by_sa_restart_handlers)
+{
+    struct sig_waiter w;
+
+    /* No deadline: the interruptible wait interpreters use. */
+    signal_storm(&w, 1, 1);
+    assert_interrupted_then_status(&w);
+    signal_storm(&w, 2, 1);
+    assert_interrupted_then_status(&w);
 }
 
 /* ---- Resource usage ----------------------------------------------------- */

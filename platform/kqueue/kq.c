@@ -88,13 +88,19 @@ ward__kq_pid_status(int kq, int *status)
 }
 
 int
-ward__kq_block(ward_child *c, const struct timespec *deadline)
+ward__kq_block(ward_child *c, const struct timespec *deadline, int intr)
 {
     struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
     int ms = ward__ms_until(deadline), r;
     siginfo_t si;
 
-    if (c->pidfd < 0) {
+    if (deadline == NULL && !intr) {
+        /*
+         * ward_wait: waitid() alone, which the kernel restarts after a
+         * handler installed with SA_RESTART, as waitpid(2); poll() and
+         * kevent() are never restarted.
+         */
+    } else if (c->pidfd < 0) {
         /* No descriptor to sleep on: short naps, as the posix backend. */
         if (deadline != NULL) {
             if (ms == 0) {

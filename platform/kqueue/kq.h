@@ -64,8 +64,10 @@ int ward__kq_pid_status(int kq, int *status);
  * Both kernels report the exit a moment before the child becomes a zombie
  * that wait4() can collect, so the second sleep (waitid() with WNOWAIT,
  * which reaps nothing) keeps the core from spinning in that moment.
+ * Without a deadline and without intr (ward_wait) only the second sleep
+ * is made, as the kernel restarts it after an SA_RESTART handler.
  */
-int ward__kq_block(ward_child *c, const struct timespec *deadline);
+int ward__kq_block(ward_child *c, const struct timespec *deadline, int intr);
 
 /*
  * The events descriptor: one kqueue, created on first use (under

@@ -398,13 +398,31 @@ linux_recover(ward_child *c, int *status)
 }
 
 static int
-linux_block(ward_child *c, const struct timespec *deadline)
+linux_block(ward_child *c, const struct timespec *deadline, int intr)
 {
     struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
     struct timespec left, now;
     unsigned int n0;
     int r;
 
+    if (deadline == NULL && !intr) {
+        siginfo_t si;
+
+        /*
+         * ward_wait: sleep in waitid(P_PIDFD), which the kernel restarts
+         * after a handler installed with SA_RESTART and fails with EINTR
+         * after one without, as waitpid(2) does; poll and epoll_wait are
+         * never restarted.  WNOWAIT reaps nothing, so any number of
+         * threads may sleep here; ECHILD (a thief was first) is for the
+         * core's next reap to find.
+         */
+        n0 = ward__quiet_signals;
+        memset(&si, 0, sizeof(si));
+        if (sys_waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOWAIT, NULL) == -1 &&
+            errno != ECHILD && (errno != EINTR || WARD__CALLERS_EINTR(n0)))
+            return -1;
+        return 0;
+    }
     if (deadline != NULL) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         left.tv_sec = deadline->tv_sec - now.tv_sec;
@@ -417,6 +435,7 @@ linux_block(ward_child *c, const struct timespec *deadline)
             left.tv_sec = left.tv_nsec = 0;
     }
     n0 = ward__quiet_signals;
+    /* ward_timedwait: never restarted, as poll(2). */
     r = ppoll(&pfd, 1, deadline != NULL ? &left : NULL, NULL);
     if (r == -1)
         /* libward-guard's own SIGCHLD handler is no reason to give up. */

@@ -244,7 +244,8 @@ timed_block(ward_child *c, const struct timespec *deadline)
             errno = ETIMEDOUT;
             return -1;
         }
-        return poll(NULL, 0, ms > 10 ? 10 : ms) == -1 && errno == EINTR ? -1 : 0;
+        /* ms is -1 without a deadline: that nap is 10 ms too. */
+        return poll(NULL, 0, ms < 0 || ms > 10 ? 10 : ms) == -1 && errno == EINTR ? -1 : 0;
     }
     if (ended(c))
         return 0;
@@ -309,15 +310,18 @@ timed_block(ward_child *c, const struct timespec *deadline)
 }
 
 static int
-posix_block(ward_child *c, const struct timespec *deadline)
+posix_block(ward_child *c, const struct timespec *deadline, int intr)
 {
     siginfo_t si;
 
-    if (deadline != NULL)
+    /* ward_timedwait sleeps in poll(), which no handler restarts. */
+    if (deadline != NULL || intr)
         return timed_block(c, deadline);
     /*
-     * No deadline: the kernel itself sleeps until this child has ended,
+     * ward_wait: the kernel itself sleeps until this child has ended,
      * without reaping it (WNOWAIT), so any number of threads may wait here.
+     * It restarts waitid() after a handler installed with SA_RESTART and
+     * fails with EINTR after one without, as waitpid(2) does.
      */
     unsigned int n0 = ward__quiet_signals;
 

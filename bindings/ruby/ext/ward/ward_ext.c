@@ -13,7 +13,11 @@
  *  - Every wait runs without the GVL.  Waits use RUBY_UBF_IO, so
  *    Thread#raise, Thread#kill and signal traps interrupt them: ward's
  *    waits fail with EINTR, pending interrupts are run, and the wait
- *    starts again.
+ *    starts again.  A handle waits with ward_timedwait() (a NULL deadline
+ *    when there is none), never ward_wait(): ward_wait() is not
+ *    interrupted by a handler installed with SA_RESTART, as waitpid(2),
+ *    while ward_timedwait() is interrupted by any, whatever flags a
+ *    library in the process gave its handlers.
  *  - ward's spawn gate is held only inside ward (a spawn, the look of a
  *    wait for any child) and inside fork() for fork_private (see "fork"):
  *    never while Ruby code runs, and never by a thread waiting for the
@@ -284,6 +288,7 @@ struct wait_arg {
     int err;
 };
 
+/* ward_timedwait(), also without a deadline: see "Rules kept" above. */
 static void *
 wait_nogvl(void *p)
 {
