@@ -28,6 +28,7 @@ struct ward__fdmap {
     int src;      /* descriptor in the parent */
     int dst;      /* number it gets in the child */
     int optional; /* inherit mode: a closed src is not an error */
+    int cloexec;  /* src == dst: the parent saw FD_CLOEXEC set on it */
 };
 
 struct ward__exec {
