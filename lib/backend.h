@@ -100,6 +100,14 @@ struct ward__backend {
      */
     void (*forget)(struct ward_child *c);
     /*
+     * Optional.  Remember what c's process descriptor is, just after spawn
+     * or adopt set it, so that reap, recover, signal and forget can tell
+     * when the number no longer names it (the caller closed it, and it was
+     * reused): they then never act on it, mark c with ward__fd_lost(), and
+     * signal fails with EBADF.  Under ward__lock.
+     */
+    void (*note)(struct ward_child *c);
+    /*
      * The events descriptor: open it (once; later calls return the same
      * descriptor), watch or unwatch a child in it (under ward__lock), and
      * collect the pids of children that may have ended, without blocking.

@@ -548,6 +548,8 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         c->pid = pid;
         c->pidfd = pidfd;
         ward__lock();
+        if (ward__be->note != NULL)
+            ward__be->note(c);
         ward__slot_publish(c->slot, pid);
         ward__table_insert(c);
         ward__watch_new(c);
