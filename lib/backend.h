@@ -28,6 +28,7 @@ struct ward__fdmap {
     int src;      /* descriptor in the parent */
     int dst;      /* number it gets in the child */
     int optional; /* inherit mode: a closed src is not an error */
+    int cloexec;  /* src == dst: the parent saw FD_CLOEXEC set on it */
 };
 
 struct ward__exec {
@@ -104,6 +105,14 @@ struct ward__backend {
      * closed there).
      */
     void (*forget)(struct ward_child *c);
+    /*
+     * Optional.  Remember what c's process descriptor is, just after spawn
+     * or adopt set it, so that reap, recover, signal and forget can tell
+     * when the number no longer names it (the caller closed it, and it was
+     * reused): they then never act on it, mark c with ward__fd_lost(), and
+     * signal fails with EBADF.  Under ward__lock.
+     */
+    void (*note)(struct ward_child *c);
     /*
      * The events descriptor: open it (once; later calls return the same
      * descriptor), watch or unwatch a child in it (under ward__lock), and

@@ -89,6 +89,20 @@ cached(const ward_child *c, int *status)
 static const struct timespec no_wait;
 
 /*
+ * The handle's descriptor was closed by other code (see ward__fd_lost()):
+ * the handle answers EBADF from then on, as a closed descriptor would, and
+ * never with what the number names now.
+ */
+static int
+lost(const ward_child *c)
+{
+    if (!atomic_load(&c->fd_lost))
+        return 0;
+    errno = EBADF;
+    return 1;
+}
+
+/*
  * The one wait loop.  deadline == &no_wait: never block; NULL: no deadline.
  * intr: any signal handler ends the wait with EINTR (ward_timedwait, like
  * poll(2)); otherwise only one installed without SA_RESTART does
@@ -110,6 +124,8 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
         errno = EINVAL;
         return -1;
     }
+    if (lost(c))
+        return -1;
     if ((r = cached(c, status)) != 0)
         return r == 1 ? 0 : -1;
     if (foreign(c)) {
@@ -123,6 +139,8 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
         ward__lock();
         r = ward__try_reap(c);
         ward__unlock();
+        if (lost(c))
+            return -1;
         if (r == -1)
             return -1;
         if (r == 1) {
@@ -143,6 +161,8 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
             ward__lock();
             r = ward__try_reap(c);
             ward__unlock();
+            if (lost(c))
+                return -1;
             if (r == 1) {
                 r = cached(c, status);
                 return r == 1 ? 0 : -1;
@@ -188,10 +208,16 @@ wait_uninterrupted(ward_child *c, int *status, const struct timespec *deadline)
 /*
  * Signal c (or its group) while it provably is unreaped: under ward__lock,
  * with its slot claimed, so that neither ward nor the guard's handler can
- * reap it and free its pid during the call.
+ * reap it and free its pid during the call.  how: 0 through the backend
+ * (the pidfd), 1 the group, 2 the pid (only for a handle whose descriptor
+ * was lost, which ward_free() must still kill when asked to).
  */
+#define SIG_CHILD 0
+#define SIG_GROUP 1
+#define SIG_PID   2
+
 static int
-signal_unreaped(ward_child *c, int sig, int group)
+signal_unreaped(ward_child *c, int sig, int how)
 {
     int r;
 
@@ -205,7 +231,9 @@ signal_unreaped(ward_child *c, int sig, int group)
         errno = ESRCH;
         return -1;
     }
-    r = group ? kill(-c->pid, sig) : ward__be->signal(c, sig);
+    r = how == SIG_GROUP ? kill(-c->pid, sig)
+        : how == SIG_PID ? kill(c->pid, sig)
+        : ward__be->signal(c, sig);
     if (c->slot != NULL)
         WARD__KEEP_ERRNO(ward__slot_unclaim(c->slot, c->pid));
     return r;
@@ -238,12 +266,14 @@ send_signal(ward_child *c, int sig, int group)
         errno = ESRCH;
         return -1;
     }
+    if (lost(c))
+        return -1;
     /*
      * While the child is unreaped its pid, and so a group id equal to it,
      * cannot be given to anyone else; signal_unreaped() keeps it so.
      */
     ward__lock();
-    r = signal_unreaped(c, sig, group);
+    r = signal_unreaped(c, sig, group ? SIG_GROUP : SIG_CHILD);
     ward__unlock();
     return r;
 }
@@ -317,7 +347,17 @@ ward_free(ward_child *c)
         return;
     }
     if (atomic_load(&c->state) == WARD__RUNNING && (c->flags & WARD_KILL_ON_FREE)) {
-        (void)ward_kill(c, SIGKILL);
+        if (ward_kill(c, SIGKILL) == -1 && errno == EBADF) {
+            /*
+             * The descriptor was lost (closed by other code), the child was
+             * not: kill it by pid, which is still its own while it is
+             * unreaped.  It is reaped as an orphan below.
+             */
+            ward__lock();
+            if (atomic_load(&c->state) == WARD__RUNNING)
+                (void)signal_unreaped(c, SIGKILL, SIG_PID);
+            ward__unlock();
+        }
         (void)wait_uninterrupted(c, NULL, NULL);
     }
     ward__lock();
@@ -356,6 +396,8 @@ ward_pidfd(const ward_child *c)
         errno = EINVAL;
         return -1;
     }
+    if (lost(c))
+        return -1;
     if (c->pidfd == -1) {
         errno = ENOTSUP;
         return -1;

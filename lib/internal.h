@@ -56,6 +56,9 @@ struct ward__usage {
 struct ward_child {
     pid_t pid;
     int pidfd;               /* the backend's process descriptor, or -1 */
+    _Atomic int fd_lost;     /* the caller closed pidfd: the handle fails
+                                with EBADF (see ward__fd_lost()) */
+    unsigned long long fd_dev, fd_ino; /* what pidfd was (backend's note) */
     _Atomic int state;       /* WARD__RUNNING, WARD__EXITED, WARD__LOST */
     int status;              /* wait status, valid once EXITED */
     unsigned int flags;      /* WARD_* flags given at spawn or fork */
@@ -220,6 +223,16 @@ void ward__adopt_orphan(ward_child *c);
 int ward__try_reap(ward_child *c);
 
 ward_child *ward__child_new(pid_t pid, int pidfd, unsigned int flags);
+
+/*
+ * c's process descriptor is no longer its own: some other code closed the
+ * number and it may name another file now.  The handle forgets it without
+ * closing it; from now on its waits and signals fail with EBADF.  The child
+ * stays private and unreaped: under ward__lock it cannot have been reaped
+ * by anyone who goes through ward, so its pid is still its own, and the
+ * backend reaps it by pid.  Under ward__lock.
+ */
+void ward__fd_lost(ward_child *c);
 
 /* The child side of a spawn.  Async-signal-safe; never returns. */
 void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));

@@ -119,7 +119,7 @@ ward__exec_child(struct ward__exec *ex)
         int src = ex->fds[i].src;
 
         ex->src[i] = src;
-        if (src == ex->fds[i].dst || src > ex->maxdst)
+        if (src == -1 || src == ex->fds[i].dst || src > ex->maxdst)
             continue;
         ex->src[i] = fcntl(src, F_DUPFD_CLOEXEC, ex->maxdst + 1);
         if (ex->src[i] == -1) {
@@ -130,17 +130,27 @@ ward__exec_child(struct ward__exec *ex)
     for (size_t i = 0; i < ex->nfds; i++) {
         int src = ex->src[i], dst = ex->fds[i].dst;
 
-        if (src == -1)
+        if (src == -1) {
+            /*
+             * The caller had no descriptor dst when it called ward_spawn():
+             * whatever the child's table holds there now is not the
+             * caller's (the child's own pidfd, which CLONE_PIDFD puts at the
+             * lowest free number of a table the child shares, or another
+             * thread's new descriptor), and the child must not get it.  No
+             * source is left at a stdio number but its own (see above).
+             */
+            if (ex->fds[i].src == -1)
+                (void)close(dst);
             continue;
+        }
         if (src == dst) {
-            int fl = fcntl(src, F_GETFD);
-
-            if (fl == -1) {
-                if (ex->fds[i].optional && errno == EBADF)
-                    continue;
-                child_fail(ex, errno);
-            }
-            if ((fl & FD_CLOEXEC) && fcntl(src, F_SETFD, fl & ~FD_CLOEXEC) == -1)
+            /*
+             * The parent looked at the flags (build_fds()), so the child
+             * needs a system call only to clear FD_CLOEXEC.  EBADF: closed
+             * since, by another thread of the caller's.
+             */
+            if (ex->fds[i].cloexec && fcntl(src, F_SETFD, 0) == -1 &&
+                !(ex->fds[i].optional && errno == EBADF))
                 child_fail(ex, errno);
         } else if (dup2(src, dst) == -1) {
             child_fail(ex, errno);
@@ -360,10 +370,20 @@ ward__fd_above_stdio(int fd)
     return moved;
 }
 
+/*
+ * A source the caller named must be open now (-1/EBADF otherwise); its
+ * FD_CLOEXEC flag is noted for the child, which must clear it on a
+ * descriptor that stays at its own number.
+ */
 static int
-is_open(int fd)
+note_source(struct ward__fdmap *m)
 {
-    return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+    int fl = fcntl(m->src, F_GETFD);
+
+    if (fl == -1 && errno == EBADF)
+        return -1;
+    m->cloexec = fl == -1 || (fl & FD_CLOEXEC);
+    return 0;
 }
 
 static int
@@ -399,11 +419,24 @@ build_fds(struct plan *p, const ward_attr *a)
 
         fds[i].dst = i;
         fds[i].optional = 0;
+        fds[i].cloexec = 0;
         switch (mode) {
-        case WARD_STDIO_INHERIT:
-            fds[i].src = i;
+        case WARD_STDIO_INHERIT: {
+            /*
+             * Looked at here, in the parent, not in the child: a number the
+             * caller has closed may hold, by the time the child runs,
+             * something that is not the caller's (on Linux the child's own
+             * pidfd, put at the lowest free number by the clone itself), so
+             * the child is told to close it (src -1).  The child then
+             * needs no F_GETFD of its own: the cost stays the same.
+             */
+            int fl = fcntl(i, F_GETFD);
+
+            fds[i].src = fl == -1 ? -1 : i;
+            fds[i].cloexec = fl != -1 && (fl & FD_CLOEXEC);
             fds[i].optional = 1;
             break;
+        }
         case WARD_STDIO_NULL:
             fds[i].src = ward__fd_above_stdio(
                 open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC | O_NOCTTY));
@@ -427,19 +460,15 @@ build_fds(struct plan *p, const ward_attr *a)
             break;
         default: /* WARD_STDIO_FD */
             fds[i].src = a->stdio[i].fd;
-            if (!is_open(fds[i].src)) {
-                errno = EBADF;
+            if (note_source(&fds[i]) == -1)
                 return -1;
-            }
             break;
         }
     }
     for (size_t i = 0; i < nmaps; i++) {
         fds[3 + i] = a->maps[i];
-        if (!is_open(fds[3 + i].src)) {
-            errno = EBADF;
+        if (note_source(&fds[3 + i]) == -1)
             return -1;
-        }
         if (fds[3 + i].dst > p->ex.maxdst)
             p->ex.maxdst = fds[3 + i].dst;
     }
@@ -519,6 +548,8 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         c->pid = pid;
         c->pidfd = pidfd;
         ward__lock();
+        if (ward__be->note != NULL)
+            ward__be->note(c);
         ward__slot_publish(c->slot, pid);
         ward__table_insert(c);
         ward__watch_new(c);

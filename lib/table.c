@@ -102,6 +102,7 @@ static ward_child *graveyard; /* reaped orphans, freed by ward__bury() */
 static ward_child *pending_head, **pending_tail = &pending_head;
 static int events_on;    /* the events descriptor is in use */
 static int watch_failed; /* some child could not be watched: scan them all */
+static size_t nlost;     /* unreaped children whose descriptor was lost */
 
 static size_t
 slot(pid_t pid, size_t n)
@@ -194,6 +195,20 @@ ward__child_new(pid_t pid, int pidfd, unsigned int flags)
     return c;
 }
 
+void
+ward__fd_lost(ward_child *c)
+{
+    if (atomic_load(&c->fd_lost))
+        return;
+    /* Not closed: the number is someone else's now. */
+    c->pidfd = -1;
+    c->watched = 0;
+    atomic_store(&c->fd_lost, 1);
+    /* Its exits are no longer in the events set: dispatch looks at all. */
+    if (atomic_load(&c->state) == WARD__RUNNING)
+        nlost++;
+}
+
 int
 ward__try_reap(ward_child *c)
 {
@@ -230,6 +245,8 @@ ward__try_reap(ward_child *c)
         return r;
     }
 reaped:
+    if (atomic_load(&c->fd_lost))
+        nlost--;
     if (c->slot != NULL) {
         ward__slot_release(c->slot);
         c->slot = NULL;
@@ -434,7 +451,7 @@ ward_dispatch(void)
                     (void)ward__try_reap(c);
             }
         } while (n == 64);
-        if (scan_all || watch_failed) {
+        if (scan_all || watch_failed || nlost > 0) {
             watch_failed = 0;
             reap_all();
         }
@@ -525,6 +542,7 @@ reset_after_fork(void)
     pending_tail = &pending_head;
     events_on = 0;
     watch_failed = 0;
+    nlost = 0;
     if (ward__be != NULL && ward__be->atfork_child != NULL)
         ward__be->atfork_child();
     memcpy(&ward__mutex, &m, sizeof(m));
@@ -668,6 +686,8 @@ ward_fork_parent(pid_t pid, unsigned int flags)
     }
     ward__slot_publish(c->slot, pid);
     c->pidfd = pidfd;
+    if (ward__be->note != NULL)
+        ward__be->note(c);
     ward__table_insert(c);
     ward__watch_new(c);
     ward__unlock();

@@ -257,3 +257,126 @@ Test(misc, ward_starts_no_threads)
     ward_child *d = wt_spawn_ok(NULL, "0");
     wt_reap_exit(d, 0);
 }
+
+/* ---- A pidfd closed by other code --------------------------------------- */
+
+/*
+ * Close c's pidfd behind ward's back, as a library's closefrom(3) would, and
+ * spawn b so that its pidfd takes the number.  Returns b.
+ */
+static ward_child *
+steal_pidfd_number(ward_child *c, const char *const *ops)
+{
+    int fd = ward_pidfd(c);
+    ward_child *b;
+
+    cr_assert_geq(fd, 0, "ward_pidfd: %s", strerror(errno));
+    cr_assert_eq(close(fd), 0);
+    b = wt_spawnv(NULL, ops);
+    cr_assert_not_null(b, "ward_spawn: %s", strerror(errno));
+    cr_assert_eq(ward_pidfd(b), fd, "the new pidfd did not take the number");
+    return b;
+}
+
+/* Until c has ended, without reaping it. */
+static void
+until_zombie(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0,
+                 "waitid: %s", strerror(errno));
+}
+
+Test(misc, closed_pidfd_wait_is_ebadf_not_another_childs_status)
+{
+    if (wt_posix_backend())
+        cr_skip_test("the posix backend has no pidfd");
+    ward_child *a = wt_spawn_ok(NULL, "sleep", "100", "exit", "3");
+    ward_child *b = steal_pidfd_number(a, (const char *const[]){"exit", "7", NULL});
+    pid_t apid = ward_pid(a);
+    int st = -1;
+
+    until_zombie(ward_pid(b));
+    /* Never b's status, not even once b has ended. */
+    wt_assert_err(ward_trywait(a, &st), EBADF);
+    wt_assert_err(ward_wait(a, &st), EBADF);
+    cr_assert_eq(st, -1, "a status was stored: 0x%x", st);
+    wt_assert_err(ward_pidfd(a), EBADF);
+    /* b is untouched: its own status, from its own wait. */
+    wt_reap_exit(b, 7);
+    /* a stays private once it has ended: no any-child wait sees it. */
+    until_zombie(apid);
+    pid_t r = ward_waitpid(-1, &st, WNOHANG);
+    cr_assert_neq(r, apid, "the private child showed through ward_waitpid(-1)");
+    cr_assert(wt_only_private_ok(r), "ward_waitpid(-1): %ld (%s)", (long)r,
+              strerror(errno));
+    wt_assert_err(ward_wait(a, &st), EBADF);
+    /* Freed, it is reaped by ward (the fixture checks no zombie is left). */
+    ward_free(a);
+}
+
+Test(misc, closed_pidfd_kill_is_ebadf_and_spares_the_new_owner)
+{
+    if (wt_posix_backend())
+        cr_skip_test("the posix backend has no pidfd");
+    ward_child *a = wt_spawn_ok(NULL, "sleep", "20000");
+    ward_child *b = steal_pidfd_number(a, (const char *const[]){"sleep", "20000", NULL});
+    pid_t apid = ward_pid(a);
+    int st;
+
+    wt_assert_err(ward_kill(a, SIGKILL), EBADF);
+    wt_assert_err(ward_kill(a, 0), EBADF);
+    wt_assert_err(ward_terminate(a, 0, &st), EBADF);
+    wt_assert_err(ward_trywait(b, &st), EAGAIN);
+    cr_assert_eq(kill(ward_pid(b), 0), 0, "b is gone");
+    wt_kill_reap(b);
+    /* a still runs; end it by pid, and ward reaps it once freed. */
+    cr_assert_eq(kill(apid, SIGKILL), 0);
+    until_zombie(apid);
+    ward_free(a);
+}
+
+Test(misc, closed_pidfd_kill_on_free_still_kills)
+{
+    if (wt_posix_backend())
+        cr_skip_test("the posix backend has no pidfd");
+    ward_attr *at = ward_attr_new();
+    cr_assert_not_null(at);
+    cr_assert_eq(ward_attr_setflags(at, WARD_KILL_ON_FREE), 0);
+    ward_child *a = wt_spawn(at, "sleep", "20000");
+    cr_assert_not_null(a, "ward_spawn: %s", strerror(errno));
+    ward_child *b = steal_pidfd_number(a, (const char *const[]){"sleep", "20000", NULL});
+    pid_t apid = ward_pid(a);
+
+    /* WARD_KILL_ON_FREE kills a by pid, never b through the number. */
+    ward_free(a);
+    until_zombie(apid);
+    wt_assert_err(ward_trywait(b, NULL), EAGAIN);
+    wt_kill_reap(b);
+    /* The orphan is reaped at ward's next chance. */
+    ward_child *d = wt_spawn_ok(NULL, "0");
+    wt_reap_exit(d, 0);
+    ward_attr_free(at);
+}
+
+Test(misc, free_leaves_a_reused_pidfd_number_alone)
+{
+    if (wt_posix_backend())
+        cr_skip_test("the posix backend has no pidfd");
+    ward_child *a = wt_spawn_ok(NULL, "0");
+    int p[2], fd;
+
+    cr_assert_eq(wt_wait_ok(a), 0);
+    fd = ward_pidfd(a);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(close(fd), 0);
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    cr_assert_eq(p[0], fd, "the pipe did not take the number");
+    ward_free(a);
+    cr_assert_neq(fcntl(fd, F_GETFD), -1, "ward_free() closed the caller's "
+                  "descriptor that took its pidfd's number");
+    close(p[0]);
+    close(p[1]);
+}

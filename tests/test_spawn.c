@@ -1590,6 +1590,90 @@ Test(spawn, stdio_when_callers_0_1_2_are_closed)
     ward_attr_free(a);
 }
 
+/*
+ * Spawn a helper that reports what it has as descriptor k, with k closed in
+ * the caller; the others are inherited or given with WARD_STDIO_FD.  The
+ * report goes through a mapped pipe.  Returns 0 or an errno, and the report
+ * in out.
+ */
+static int
+report_closed_stdio(int k, unsigned int flags, int others_by_fd, char *out,
+                    size_t cap)
+{
+    ward_attr *a = ward_attr_new();
+    int rep[2], save, nul, err = 0, st = -1;
+    char kk[4];
+    ward_child *c;
+
+    cr_assert_not_null(a);
+    cr_assert_eq(pipe2(rep, O_CLOEXEC), 0);
+    nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+    cr_assert_geq(nul, 3);
+    cr_assert_eq(ward_attr_mapfd(a, rep[1], 9), 0);
+    cr_assert_eq(ward_attr_setflags(a, flags), 0);
+    for (int j = 0; j < 3 && others_by_fd; j++) {
+        if (j != k)
+            cr_assert_eq(ward_attr_setstdio(a, j, WARD_STDIO_FD, nul), 0);
+    }
+    snprintf(kk, sizeof kk, "%d", k);
+    save = fcntl(k, F_DUPFD_CLOEXEC, 100);
+    cr_assert_geq(save, 0);
+    fflush(stdout);
+    fflush(stderr);
+    close(k);
+    c = wt_spawn(a, "outfd", "9", "fdinfo", kk);
+    if (c == NULL)
+        err = errno;
+    dup2(save, k);
+    close(save);
+    close(rep[1]);
+    close(nul);
+    out[0] = '\0';
+    if (c != NULL) {
+        wt_read_all(rep[0], out, cap);
+        if (ward_wait(c, &st) == -1)
+            err = errno;
+        else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            err = EIO;
+        ward_free(c);
+    }
+    close(rep[0]);
+    ward_attr_free(a);
+    return err;
+}
+
+Test(spawn, callers_closed_stdio_stays_closed_in_the_child)
+{
+    static const unsigned int flags[] = {0, WARD_INHERIT_FDS};
+    char out[256], want[32], bad[2048] = "";
+    size_t len = 0;
+
+    /*
+     * A descriptor 0, 1 or 2 that the caller has closed is closed in the
+     * child too, as with posix_spawn(): never the child's own pidfd, which
+     * the clone puts at the lowest free number, nor anything else of ward's.
+     */
+    for (int k = 0; k < 3; k++) {
+        for (size_t f = 0; f < 2; f++) {
+            for (int byfd = 0; byfd < 2; byfd++) {
+                int err = report_closed_stdio(k, flags[f], byfd, out, sizeof out);
+
+                snprintf(want, sizeof want, "fd %d closed\n", k);
+                if (err == 0 && strcmp(out, want) == 0)
+                    continue;
+                if (len < sizeof bad)
+                    len += (size_t)snprintf(bad + len, sizeof bad - len,
+                                            "\n  fd %d closed, flags %#x, others "
+                                            "%s: %s", k, flags[f],
+                                            byfd ? "FD" : "INHERIT",
+                                            err != 0 ? strerror(err) : out);
+            }
+        }
+    }
+    cr_assert_str_empty(bad, "the child got something at a closed stdio number:%s",
+                        bad);
+}
+
 Test(spawn, mapfd_of_callers_stdout_while_child_stdout_is_a_pipe)
 {
     ward_attr *a = ward_attr_new();

@@ -23,7 +23,9 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +95,7 @@ stack_put(void *s)
 #endif
 
 static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
+static int pidfs;         /* each pidfd has an inode of its own (Linux 6.9) */
 
 static int
 sys_pidfd_open(pid_t pid, unsigned int flags)
@@ -112,6 +115,17 @@ sys_waitid(idtype_t idtype, id_t id, siginfo_t *si, int options,
            struct rusage *ru)
 {
     return (int)syscall(SYS_waitid, idtype, id, si, options, ru);
+}
+
+/* From <linux/magic.h> of Linux 6.9. */
+#define WARD_PIDFS_MAGIC 0x50494446
+
+static int
+is_pidfs(int fd)
+{
+    struct statfs sfs;
+
+    return fstatfs(fd, &sfs) == 0 && sfs.f_type == WARD_PIDFS_MAGIC;
 }
 
 static int
@@ -137,6 +151,7 @@ linux_init(void)
     }
     r = sys_pidfd_send_signal(fd, 0);
     err = errno;
+    pidfs = is_pidfs(fd);
     close(fd);
     if (r == -1) {
         errno = err;
@@ -350,15 +365,95 @@ linux_adopt(pid_t pid, int *pidfdp)
     return 0;
 }
 
+/*
+ * Is c->pidfd still the descriptor the handle was given?  Other code may
+ * close it (a library's closefrom(3) is enough), and the next descriptor
+ * made takes the number: another child's pidfd, say, which a waitid() or
+ * pidfd_send_signal() through the number would then reap or kill.  So
+ * everything that acts on the process through the number (reap, recover,
+ * signal, close) checks first: one fstat() against the device and inode
+ * remembered at spawn.  Kernels with pidfs (6.9) give each process its own
+ * inode, which is enough.  Older ones give every pidfd the same anonymous
+ * inode: there the pid that /proc/self/fdinfo reports must match too (or
+ * be -1 or 0, a process reaped or out of our namespace, which cannot be
+ * told from ours).  Raw system calls: forget() runs in the child of a fork.
+ */
+static void
+linux_note(ward_child *c)
+{
+    struct stat st;
+
+    if (fstat(c->pidfd, &st) == 0) {
+        c->fd_dev = (unsigned long long)st.st_dev;
+        c->fd_ino = (unsigned long long)st.st_ino;
+    }
+}
+
+static int
+fdinfo_pid_matches(int fd, pid_t pid)
+{
+    char path[40] = "/proc/self/fdinfo/", buf[512], *p;
+    char digits[12];
+    int n = 0, in;
+    ssize_t len;
+    long v = 0;
+
+    do
+        digits[n++] = (char)('0' + fd % 10);
+    while ((fd /= 10) > 0);
+    for (size_t at = strlen(path); n > 0; at++)
+        path[at] = digits[--n];
+    if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+        return 0;
+    len = read(in, buf, sizeof(buf) - 1);
+    close(in);
+    if (len <= 0)
+        return 0;
+    buf[len] = '\0';
+    if ((p = strstr(buf, "\nPid:")) == NULL)
+        return 0;
+    for (p += 5; *p == ' ' || *p == '\t'; p++)
+        ;
+    if (*p == '-')
+        return 1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (*p - '0');
+    return v == 0 || v == (long)pid;
+}
+
+static int
+own_pidfd(const ward_child *c)
+{
+    struct stat st;
+
+    if (c->pidfd == -1 || fstat(c->pidfd, &st) == -1 ||
+        (unsigned long long)st.st_dev != c->fd_dev ||
+        (unsigned long long)st.st_ino != c->fd_ino)
+        return 0;
+    return pidfs || fdinfo_pid_matches(c->pidfd, c->pid);
+}
+
 static int
 linux_reap(ward_child *c, int *status, struct ward__usage *usage)
 {
     struct rusage ru;
     siginfo_t si;
 
+    if (c->pidfd != -1 && !own_pidfd(c))
+        ward__fd_lost(c);
     memset(&si, 0, sizeof(si));
-    if (sys_waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG, &ru) == -1)
+    if (c->pidfd == -1) {
+        /*
+         * The caller closed the descriptor: the child is still private and
+         * must not become a zombie that any-child waits see.  Reaped by
+         * pid, under ward__lock, as the posix backend does: unreaped, the
+         * pid is its own.
+         */
+        if (sys_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG, &ru) == -1)
+            return -1;
+    } else if (sys_waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG, &ru) == -1) {
         return -1;
+    }
     if (si.si_pid == 0)
         return 0;
     *status = ward__status_from_siginfo(&si);
@@ -384,7 +479,8 @@ linux_recover(ward_child *c, int *status)
 {
     struct ward_pidfd_info info;
 
-    if (!no_pidfd_info()) {
+    /* reap() has just checked the descriptor, under the same lock. */
+    if (c->pidfd != -1 && !no_pidfd_info()) {
         memset(&info, 0, sizeof(info));
         info.mask = WARD_PIDFD_INFO_EXIT;
         if (ioctl(c->pidfd, WARD_PIDFD_GET_INFO, &info) == 0 &&
@@ -405,6 +501,9 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
     unsigned int n0;
     int r;
 
+    /* Lost by now (see own_pidfd()): the caller's next look says so. */
+    if (pfd.fd == -1)
+        return 0;
     if (deadline == NULL && !intr) {
         siginfo_t si;
 
@@ -450,6 +549,11 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
 static int
 linux_signal(ward_child *c, int sig)
 {
+    if (!own_pidfd(c)) {
+        ward__fd_lost(c);
+        errno = EBADF;
+        return -1;
+    }
     return sys_pidfd_send_signal(c->pidfd, sig);
 }
 
@@ -664,13 +768,16 @@ linux_atfork_child(void)
     epfd = -1;
 }
 
+/* A number that is no longer ours is left alone: not unwatched, not closed. */
 static void
 linux_forget(ward_child *c)
 {
-    if (c->watched)
-        linux_unwatch(c);
-    if (c->pidfd != -1)
+    if (c->pidfd != -1 && own_pidfd(c)) {
+        if (c->watched)
+            linux_unwatch(c);
         close(c->pidfd);
+    }
+    c->watched = 0;
     c->pidfd = -1;
 }
 
@@ -684,6 +791,7 @@ const struct ward__backend ward__linux_backend = {
     .block = linux_block,
     .signal = linux_signal,
     .forget = linux_forget,
+    .note = linux_note,
     .events_open = linux_events_open,
     .watch = linux_watch,
     .unwatch = linux_unwatch,
