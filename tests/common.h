@@ -605,7 +605,7 @@ static int wt_fds_at_start = -1;
 WT_FN void wt_init(void)
 {
     const char *quick[] = {NULL, "0", NULL};
-    const char *slow[] = {NULL, "sleep", "20", NULL};
+    const char *slow[] = {NULL, "sleep", "60000", NULL};
     struct timespec dl;
     ward_child *c;
     int st;
@@ -614,7 +614,9 @@ WT_FN void wt_init(void)
      * Warm up: one quick child, and one waited for with a deadline while it
      * runs, so that what ward makes once per process (the posix backend's
      * SIGCHLD self-pipe appears at the first blocking timed wait) exists
-     * before the descriptors are counted.
+     * before the descriptors are counted.  The second child outlives the
+     * deadline whatever the machine's load, so the timed wait always
+     * blocks; it is then killed.
      */
     quick[0] = slow[0] = wt_helper();
     c = ward_spawn(NULL, (char *const *)quick, NULL);
@@ -625,10 +627,13 @@ WT_FN void wt_init(void)
     ward_free(c);
     c = ward_spawn(NULL, (char *const *)slow, NULL);
     cr_assert_not_null(c, "warm-up spawn failed: %s", strerror(errno));
-    dl = wt_deadline_ms(20000);
-    while (ward_timedwait(c, &st, &dl) < 0) {
+    dl = wt_deadline_ms(30);
+    while (ward_timedwait(c, &st, &dl) < 0 && errno != ETIMEDOUT) {
         cr_assert(errno == EINTR, "warm-up timed wait: %s", strerror(errno));
     }
+    cr_assert_eq(ward_kill(c, SIGKILL), 0, "warm-up kill: %s", strerror(errno));
+    cr_assert_eq(ward_wait(c, &st), 0, "warm-up wait: %s", strerror(errno));
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "warm-up status 0x%x", st);
     ward_free(c);
     wt_fds_at_start = wt_count_fds();
 }

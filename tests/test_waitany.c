@@ -44,8 +44,21 @@ Test(waitany, minus_one_returns_own_child_not_private)
 
     cr_assert_eq(wpid(-1, &st, 0), own, "ward_waitpid(-1): %s", strerror(errno));
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 9, "status 0x%x", st);
-    /* Nothing else to report: the private child is not ours to see. */
-    wt_assert_err(ward_waitpid(-1, &st, WNOHANG), ECHILD);
+    /*
+     * Nothing else to report: the private child is not ours to see.  The
+     * posix backend cannot tell a private child from an own one until it
+     * has been reaped, so there WNOHANG may say 0 (as in
+     * wnohang_with_only_private_children_ended) — on a slow machine the
+     * private child may still run here.
+     */
+    if (wt_posix_backend()) {
+        pid_t r = ward_waitpid(-1, &st, WNOHANG);
+
+        cr_assert(r == 0 || (r == -1 && errno == ECHILD),
+                  "ward_waitpid(-1, WNOHANG): %ld (%s)", (long)r, strerror(errno));
+    } else {
+        wt_assert_err(ward_waitpid(-1, &st, WNOHANG), ECHILD);
+    }
     /* And it kept its status. */
     wt_reap_exit(priv, 3);
 }
@@ -351,7 +364,15 @@ Test(waitany, waitid_all_and_pid)
     cr_assert_eq(si.si_code, CLD_EXITED);
     cr_assert_eq(si.si_status, 21);
     memset(&si, 0, sizeof si);
-    wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
+    /* As above: the posix backend may say 0 while it cannot tell. */
+    if (wt_posix_backend()) {
+        r = ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
+        cr_assert(r == 0 || (r == -1 && errno == ECHILD),
+                  "ward_waitid(P_ALL, WNOHANG): %d (%s)", r, strerror(errno));
+        cr_assert(r == -1 || si.si_pid == 0, "reported pid %ld", (long)si.si_pid);
+    } else {
+        wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
+    }
     wt_reap_exit(priv, 7);
 }
 
