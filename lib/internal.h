@@ -194,6 +194,29 @@ void ward__unlock(void);
 #define WARD_CHILD_CODE
 #endif
 
+/*
+ * macOS's <unistd.h> marks vfork() deprecated ("Use posix_spawn or fork")
+ * unless _POSIX_C_SOURCE is defined, and defining that would hide the
+ * Darwin extensions ward needs.  ward still calls vfork() where it cannot
+ * use posix_spawn (the posix backend; in the darwin backend, a plan
+ * posix_spawn cannot express, such as a umask): the child runs only
+ * ward__exec_child(), which is written for a borrowed address space,
+ * while fork() would copy the page tables of the whole parent, and a spawn
+ * must cost what the kernel's spawn costs.  WARD_VFORK_BEGIN and
+ * WARD_VFORK_END silence that one deprecation around the one call; vfork()
+ * itself cannot be wrapped in a function, since its child must not return
+ * from the frame that called it.
+ */
+#ifdef __APPLE__
+#define WARD_VFORK_BEGIN                                                    \
+    _Pragma("GCC diagnostic push")                                          \
+    _Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")
+#define WARD_VFORK_END _Pragma("GCC diagnostic pop")
+#else
+#define WARD_VFORK_BEGIN
+#define WARD_VFORK_END
+#endif
+
 /* Returns 0 once a backend is chosen, -1 with errno otherwise. */
 int ward__init(void);
 

@@ -8,7 +8,10 @@
 #  (d) the SYNOPSIS of each page matches the prototypes in include/ward.h:
 #      return type, name and parameter list;
 #  (e) man/Makemodule.am installs every page and a link for every extra
-#      name a page documents.
+#      name a page documents;
+#  (f) every heading (.Sh, .Ss) is whole: no stray double quote in its
+#      text, and something under it before the next heading of its level
+#      or above (mandoc accepts both, and renders them as headings).
 #
 # The exported symbols come from the shared library (nm -D --defined-only);
 # when it has not been built, from the prototypes in include/ward.h.
@@ -82,6 +85,35 @@ while IFS= read -r page; do
 	if [ -n "$out" ] || [ $rc -ne 0 ]; then
 		fail "${page#"$srcdir"/}: mandoc -Tlint -Wwarning (exit $rc):"
 		printf '%s\n' "$out" | sed 's/^/    /'
+	fi
+done < "$tmp/pages"
+
+# (f) Headings.  A quote is a delimiter only around a whole argument;
+# anywhere else it is printed.  Comment lines do not count as content.
+while IFS= read -r page; do
+	awk -v page="${page#"$srcdir"/}" '
+	function bad(msg) { printf "%s:%d: %s\n", page, NR, msg }
+	/^[.\047][ \t]*\\"/ { next }
+	/^\.[ \t]*S[hs]([ \t]|$)/ {
+		t = $0
+		sub(/^\.[ \t]*S[hs][ \t]*/, "", t)
+		q = t
+		while (match(q, /(^|[ \t])"([^"]|"")*"([ \t]|$)/))
+			q = substr(q, 1, RSTART - 1) " " substr(q, RSTART + RLENGTH)
+		if (index(q, "\""))
+			bad("stray double quote in heading: " $0)
+		lvl = ($0 ~ /^\.[ \t]*Sh/) ? 1 : 2
+		if (pending && lvl <= plvl)
+			bad("nothing under the heading: " phead)
+		pending = 1; plvl = lvl; phead = $0
+		next
+	}
+	{ pending = 0 }
+	END { if (pending) bad("nothing under the heading: " phead) }
+	' "$page" > "$tmp/headings"
+	if [ -s "$tmp/headings" ]; then
+		fail "${page#"$srcdir"/}: headings:"
+		sed 's/^/    /' "$tmp/headings"
 	fi
 done < "$tmp/pages"
 

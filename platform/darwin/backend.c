@@ -21,9 +21,11 @@
  * changes directory, POSIX_SPAWN_SETPGROUP and POSIX_SPAWN_SETSID make the
  * new group or session, and the signal attributes set the mask and the
  * dispositions.  posix_spawn cannot set a umask; a spawn that asks for one
- * (or for what this SDK lacks) falls back to vfork() and the core's
- * ward__exec_child(), as the posix backend does.  A failed posix_spawn
- * leaves no zombie: the kernel reaps the half-made child itself.
+ * (or for what this SDK or the running system lacks: addchdir_np and
+ * POSIX_SPAWN_SETSID came with macOS 10.15) falls back to vfork() and the
+ * core's ward__exec_child(), as the posix backend does.  A failed
+ * posix_spawn leaves no zombie: the kernel reaps the half-made child
+ * itself.
  *
  * Signals go through kill(), only while ward__lock proves the child
  * unreaped (the core guarantees that); reaping is wait4() by pid under
@@ -57,17 +59,52 @@ try_next(int err)
            err == ENODEV || err == ETIMEDOUT;
 }
 
+/*
+ * WARD_MACOS_10_15 is true when the running system is macOS 10.15 or
+ * later, which brought posix_spawn_file_actions_addchdir_np() and
+ * POSIX_SPAWN_SETSID.  Built for an older deployment target, the function
+ * is weak-linked and absent on an older system, and an older kernel ignores
+ * the flag without an error: so ward asks, and uses neither before 10.15.
+ * With clang the question is __builtin_available(), which the compiler
+ * folds to 1 when the deployment target is 10.15 or later, and which is
+ * the guard -Wunguarded-availability-new asks for around the call (so it
+ * must stay an if's whole condition).  Another compiler has no run-time
+ * check; there the deployment target alone decides.
+ */
+#if defined(__clang__)
+#define WARD_MACOS_10_15 __builtin_available(macOS 10.15, *)
+#elif defined(__ENVIRONMENT_MAC_OS_X_VERSION_MIN_REQUIRED__) &&             \
+    __ENVIRONMENT_MAC_OS_X_VERSION_MIN_REQUIRED__ >= 101500
+#define WARD_MACOS_10_15 1
+#else
+#define WARD_MACOS_10_15 0
+#endif
+
+static int
+macos_10_15(void)
+{
+    if (WARD_MACOS_10_15)
+        return 1;
+    return 0;
+}
+
 /* Does the plan need something posix_spawn cannot do here? */
 static int
 needs_vfork(const struct ward__exec *ex)
 {
     if (ex->set_umask)
         return 1;
-#ifndef POSIX_SPAWN_SETSID
+#ifdef POSIX_SPAWN_SETSID
+    if ((ex->flags & WARD_NEW_SESSION) && !macos_10_15())
+        return 1;
+#else
     if (ex->flags & WARD_NEW_SESSION)
         return 1;
 #endif
-#ifndef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
+    if (ex->cwd != NULL && !macos_10_15())
+        return 1;
+#else
     if (ex->cwd != NULL)
         return 1;
 #endif
@@ -185,10 +222,19 @@ start_posix_spawn(struct ward__exec *ex, pid_t *pidp)
     if ((err = add_fd_actions(ex, &fa)) != 0 || (err = set_attrs(ex, &sa)) != 0)
         goto out;
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
-    /* After the descriptors, as in ward__exec_child(). */
-    if (ex->cwd != NULL &&
-        (err = posix_spawn_file_actions_addchdir_np(&fa, ex->cwd)) != 0)
-        goto out;
+    /*
+     * After the descriptors, as in ward__exec_child().  needs_vfork() sent
+     * a plan with a directory to vfork() on a system without addchdir_np;
+     * the guard is for the compiler, which must see the call guarded.
+     */
+    if (ex->cwd != NULL) {
+        if (WARD_MACOS_10_15)
+            err = posix_spawn_file_actions_addchdir_np(&fa, ex->cwd);
+        else
+            err = ENOSYS;
+        if (err != 0)
+            goto out;
+    }
 #endif
     err = ENOENT;
     for (size_t i = 0; i < ex->npaths; i++) {
@@ -218,7 +264,9 @@ start_vfork(struct ward__exec *ex, pid_t *pidp)
     pid_t pid;
 
     ex->err = 0;
+    WARD_VFORK_BEGIN
     pid = vfork();
+    WARD_VFORK_END
     if (pid == 0)
         ward__exec_child(ex);
     if (pid == -1)

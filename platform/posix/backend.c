@@ -160,7 +160,9 @@ posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     pid_t pid;
 
     ex->err = 0;
+    WARD_VFORK_BEGIN
     pid = vfork();
+    WARD_VFORK_END
     if (pid == 0)
         ward__exec_child(ex);
     if (pid == -1)

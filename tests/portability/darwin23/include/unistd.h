@@ -3,11 +3,15 @@
  * closefrom.
  * Source: close(2), read(2), write(2), dup(2), pipe(2), execve(2), _exit(2),
  * fork(2), vfork(2), getpid(2), getpgrp(2), setsid(2), setpgid(2),
- * chdir(2), sysconf(3).
+ * chdir(2), sysconf(3).  The attributes of vfork() are those of the SDK's
+ * <unistd.h>: deprecated ("Use posix_spawn or fork") unless
+ * _POSIX_C_SOURCE is defined, and unavailable on tvOS and watchOS.
  */
 #ifndef _STUB_UNISTD_H_
 #define _STUB_UNISTD_H_
 
+#include <Availability.h>
+#include <sys/cdefs.h>
 #include <sys/types.h>
 
 int close(int fildes);                                    /* close(2) */
@@ -19,7 +23,11 @@ int pipe(int fildes[2]);                                  /* pipe(2) */
 int execve(const char *path, char *const argv[], char *const envp[]); /* execve(2) */
 void _exit(int status) __attribute__((noreturn));         /* _exit(2) */
 pid_t fork(void);                                         /* fork(2) */
-pid_t vfork(void) __attribute__((returns_twice));         /* vfork(2) */
+/* vfork(2); the attributes as in the SDK's <unistd.h> */
+#if !defined(_POSIX_C_SOURCE)
+__deprecated_msg("Use posix_spawn or fork")
+#endif
+pid_t vfork(void) __WATCHOS_PROHIBITED __TVOS_PROHIBITED;
 pid_t getpid(void);                                       /* getpid(2) */
 pid_t getppid(void);                                      /* getpid(2) */
 pid_t getpgrp(void);                                      /* getpgrp(2) */
