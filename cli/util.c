@@ -164,18 +164,20 @@ parse_duration(const char *s, nsec_t *out)
     };
     nsec_t whole = 0, mult = 0, ns;
     double frac = 0, scale = 1;
-    int digits = 0;
+    int digits = 0, nonzero = 0;
 
     /* The number: digits, optionally a point and more digits. */
     for (; *s >= '0' && *s <= '9'; s++, digits++) {
         if (whole > (INT64_MAX - 9) / 10)
             return -1;
         whole = whole * 10 + (*s - '0');
+        nonzero |= *s != '0';
     }
     if (*s == '.') {
         for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
             scale /= 10;
             frac += (*s - '0') * scale;
+            nonzero |= *s != '0';
         }
     }
     if (digits == 0)
@@ -192,7 +194,12 @@ parse_duration(const char *s, nsec_t *out)
     /* frac < 1, so the product is below mult and cannot overflow. */
     if ((nsec_t)(frac * (double)mult) > INT64_MAX - ns)
         return -1;
-    *out = ns + (nsec_t)(frac * (double)mult);
+    ns += (nsec_t)(frac * (double)mult);
+    /*
+     * 0 means "none" to the callers: a duration that is not zero but
+     * shorter than a nanosecond is the shortest one, not the absence of one.
+     */
+    *out = ns == 0 && nonzero ? 1 : ns;
     return 0;
 }
 

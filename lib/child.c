@@ -32,10 +32,23 @@ ward__status_from_siginfo(const siginfo_t *si)
     }
 }
 
+/* The largest time_t, a signed integer type on every system ward runs on. */
+#define WARD_TIME_MAX                                                        \
+    ((time_t)(~0ULL >> (sizeof(unsigned long long) * CHAR_BIT -              \
+                        sizeof(time_t) * CHAR_BIT + 1)))
+
 void
 ward__deadline_after(struct timespec *ts, long ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
+    if (ms < 0)
+        ms = 0;
+    /* A grace longer than the clock can count is no deadline at all. */
+    if (ms / 1000 > WARD_TIME_MAX - ts->tv_sec - 1) {
+        ts->tv_sec = WARD_TIME_MAX;
+        ts->tv_nsec = 999999999L;
+        return;
+    }
     ts->tv_sec += ms / 1000;
     ts->tv_nsec += (ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) {
@@ -44,22 +57,54 @@ ward__deadline_after(struct timespec *ts, long ms)
     }
 }
 
+/*
+ * Time left until deadline (valid tv_nsec), never negative: 0 and a zero
+ * *left once it has passed, 1 otherwise.  The deadline is compared with
+ * the clock before anything is subtracted, and the difference is taken in
+ * unsigned arithmetic: a deadline of the smallest time_t is simply past,
+ * and one of the largest is far, never an overflow that wraps to the other.
+ */
+int
+ward__time_left(const struct timespec *deadline, struct timespec *left)
+{
+    struct timespec now;
+    unsigned long long sec;
+    long nsec;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (deadline->tv_sec < now.tv_sec ||
+        (deadline->tv_sec == now.tv_sec && deadline->tv_nsec <= now.tv_nsec)) {
+        left->tv_sec = 0;
+        left->tv_nsec = 0;
+        return 0;
+    }
+    /* deadline > now, so the true difference is positive and fits. */
+    sec = (unsigned long long)deadline->tv_sec - (unsigned long long)now.tv_sec;
+    nsec = deadline->tv_nsec - now.tv_nsec;
+    if (nsec < 0) {
+        sec--;
+        nsec += 1000000000L;
+    }
+    left->tv_sec = (time_t)sec;
+    left->tv_nsec = nsec;
+    return 1;
+}
+
 int
 ward__ms_until(const struct timespec *deadline)
 {
-    struct timespec now;
+    struct timespec left;
     long long ms;
 
     if (deadline == NULL)
         return -1;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    /* Far deadlines (up to the largest time_t) must not overflow. */
-    if (deadline->tv_sec - now.tv_sec > INT_MAX / 1000)
-        return INT_MAX;
-    ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-         (deadline->tv_nsec - now.tv_nsec + 999999) / 1000000;
-    if (ms < 0)
+    if (!ward__time_left(deadline, &left))
         return 0;
+    /* Far deadlines (up to the largest time_t) must not overflow. */
+    if (left.tv_sec > INT_MAX / 1000)
+        return INT_MAX;
+    /* Rounded up, so a sleep never ends just before the deadline. */
+    ms = (long long)left.tv_sec * 1000 + (left.tv_nsec + 999999) / 1000000;
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 

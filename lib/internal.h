@@ -289,6 +289,11 @@ int ward__status_from_siginfo(const siginfo_t *si);
 
 /* Saturating conversion of a relative time in ms to a monotonic deadline. */
 void ward__deadline_after(struct timespec *ts, long ms);
+/*
+ * Time left until deadline, overflow-free for any time_t: 1 with *left set,
+ * or 0 (and *left zero) once it has passed.
+ */
+int ward__time_left(const struct timespec *deadline, struct timespec *left);
 /* Milliseconds left until deadline, rounded up; -1 for no deadline. */
 int ward__ms_until(const struct timespec *deadline);
 

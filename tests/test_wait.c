@@ -603,6 +603,85 @@ Test(wait, timedwait_far_future_deadline)
     }
 }
 
+/*
+ * Deadlines in the past at the far edge of time_t, and just behind the
+ * clock: each fails at once with ETIMEDOUT on a running child, none sleeps
+ * (a deadline minus the clock that overflowed used to read as "far
+ * ahead").  A tv_nsec out of range is EINVAL whatever the seconds say.
+ */
+#define WT_TIME_MIN ((time_t)-(time_t)(((~0ULL) >> 1)) - 1)
+
+Test(wait, timedwait_extreme_past_deadlines_time_out_at_once, .timeout = 20)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "20000");
+    struct timespec now = wt_deadline_ms(0);
+    struct timespec past[] = {
+        {WT_TIME_MIN, 0},
+        {WT_TIME_MIN, 999999999L},
+        {WT_TIME_MIN + 1000000, 0},
+        {WT_TIME_MIN / 2, 0},
+        {-1, 999999999L},
+        {0, 0},
+        now,                /* the deadline is "now": passed by the call */
+        now,                /* one nanosecond before now, set below */
+    };
+    const long badnsec[] = {-1, 1000000000L, LONG_MIN, LONG_MAX};
+    int st = 12345;
+
+    if (past[7].tv_nsec > 0) {
+        past[7].tv_nsec--;
+    } else {
+        past[7].tv_sec--;
+        past[7].tv_nsec = 999999999L;
+    }
+    for (size_t i = 0; i < sizeof past / sizeof past[0]; i++) {
+        double t0 = wt_now_ms(), dt;
+        int r = ward_timedwait(c, &st, &past[i]), e = errno;
+
+        dt = wt_now_ms() - t0;
+        cr_assert(r == -1 && e == ETIMEDOUT,
+                  "deadline {%lld, %ld}: r=%d errno=%s", (long long)past[i].tv_sec,
+                  past[i].tv_nsec, r, strerror(e));
+        cr_assert_lt(dt, 1000.0, "deadline {%lld, %ld} slept %.0f ms",
+                     (long long)past[i].tv_sec, past[i].tv_nsec, dt);
+    }
+    for (size_t i = 0; i < sizeof badnsec / sizeof badnsec[0]; i++) {
+        struct timespec bad[] = {
+            {WT_TIME_MIN, badnsec[i]},
+            {(time_t)((~0ULL) >> 1), badnsec[i]},
+            {0, badnsec[i]},
+        };
+
+        for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++)
+            wt_assert_err(ward_timedwait(c, &st, &bad[j]), EINVAL);
+    }
+    cr_assert_eq(st, 12345, "status changed on failure");
+    wt_assert_err(ward_trywait(c, &st), EAGAIN);
+    wt_kill_reap(c);
+}
+
+/* The same extremes on a child that has ended: its status, not ETIMEDOUT. */
+Test(wait, timedwait_extreme_deadlines_on_ended_child, .timeout = 20)
+{
+    const struct timespec dl[] = {
+        {WT_TIME_MIN, 0},
+        {WT_TIME_MIN + 1000000, 0},
+        {(time_t)((~0ULL) >> 1), 999999999L},
+    };
+
+    for (size_t i = 0; i < sizeof dl / sizeof dl[0]; i++) {
+        ward_child *c = wt_spawn_ok(NULL, "21");
+        int st = -1;
+
+        cr_assert_eq(wt_wait_ended(ward_pid(c)), 0);
+        cr_assert_eq(ward_timedwait(c, &st, &dl[i]), 0,
+                     "deadline {%lld, %ld}: %s", (long long)dl[i].tv_sec,
+                     dl[i].tv_nsec, strerror(errno));
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 21, "status 0x%x", st);
+        ward_free(c);
+    }
+}
+
 Test(wait, timedwait_past_deadline_on_ended_child)
 {
     ward_child *c = wt_spawn_ok(NULL, "18");

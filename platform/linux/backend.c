@@ -497,7 +497,7 @@ static int
 linux_block(ward_child *c, const struct timespec *deadline, int intr)
 {
     struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
-    struct timespec left, now;
+    struct timespec left;
     unsigned int n0;
     int r;
 
@@ -522,17 +522,9 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
             return -1;
         return 0;
     }
-    if (deadline != NULL) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        left.tv_sec = deadline->tv_sec - now.tv_sec;
-        left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
-        if (left.tv_nsec < 0) {
-            left.tv_sec--;
-            left.tv_nsec += 1000000000L;
-        }
-        if (left.tv_sec < 0)
-            left.tv_sec = left.tv_nsec = 0;
-    }
+    /* ward__time_left() never overflows, whatever time_t the deadline holds. */
+    if (deadline != NULL)
+        (void)ward__time_left(deadline, &left);
     n0 = ward__quiet_signals;
     /* ward_timedwait: never restarted, as poll(2). */
     r = ppoll(&pfd, 1, deadline != NULL ? &left : NULL, NULL);
