@@ -32,9 +32,11 @@
 #define WAITID_OPTIONS (WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT)
 
 /*
- * Processes a program traces without being their parent are waited for
- * like children but listed nowhere ward looks; a wait that asks for clone
- * children (a tracer's usual __WALL) never gets ECHILD from ward's look.
+ * A wait that asks for clone children (__WALL, __WCLONE: the guard passes
+ * them through) may match children the backend's look does not weigh the
+ * way the kernel would; it never gets ECHILD from ward's look.  Tracees
+ * are the backend's to count: on Linux, others_exist() answers "yes" while
+ * this process traces any (see platform/linux/backend.c).
  */
 #if defined(__WALL) && defined(__WCLONE)
 #define WAIT_FOR_TRACEES (__WALL | __WCLONE)

@@ -559,3 +559,133 @@ Test(waitany, raw_thief_status_recovered_or_echild)
     wt_assert_err(ward_kill(c, SIGKILL), ESRCH);
     ward_free(c);
 }
+
+/* ---- Tracees -------------------------------------------------------------- */
+
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+
+struct tracee_kick {
+    pid_t pid;
+    int sig;
+};
+
+static void *kick_tracee(void *arg)
+{
+    struct tracee_kick *k = arg;
+
+    wt_sleep_ms(300);
+    kill(k->pid, k->sig);
+    return NULL;
+}
+
+/*
+ * A process this process traces (ptrace) without being its parent is waited
+ * for like a child: waitpid(-1) without __WALL reports its stops.  With a
+ * private child running and no child of the program's own, ward must not
+ * answer "only private children" (ECHILD): the tracee is the caller's.
+ *
+ * The tracee is a grandchild: the child of a private child made by
+ * ward_fork(), so that the only child of this process is private.  It lets
+ * anyone trace it (PR_SET_PTRACER), which Yama's restricted mode needs.
+ */
+Test(waitany, tracee_is_waited_for_with_only_private_children, .timeout = 20)
+{
+    struct tracee_kick kick;
+    ward_child *mid;
+    pthread_t t;
+    pid_t g = -1, m, r;
+    int p[2], st = 12345;
+
+    cr_assert_eq(pipe(p), 0);
+    m = ward_fork(&mid, 0);
+    cr_assert_geq(m, 0, "ward_fork: %s", strerror(errno));
+    if (m == 0) {
+        pid_t gg;
+
+        close(p[0]);
+        if ((gg = fork()) == 0) {
+            pid_t me = getpid(), parent = getppid();
+            int null = open("/dev/null", O_RDWR);
+
+            /*
+             * Should the test fail, nothing may outlive it: the grandchild
+             * dies with its parent, which the fixture kills, and holds no
+             * pipe of the test runner's open.
+             */
+            (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+            if (getppid() != parent)
+                _exit(1);
+            for (int fd = 0; fd < 3 && null != -1; fd++)
+                (void)dup2(null, fd);
+#ifdef PR_SET_PTRACER
+            (void)prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+#endif
+            if (write(p[1], &me, sizeof me) != sizeof me)
+                _exit(1);
+            close(p[1]);
+            for (;;)
+                pause();
+        }
+        close(p[1]);
+        /* Reap the grandchild once the tracer let go of it. */
+        while (gg > 0 && waitpid(gg, NULL, 0) == -1 && errno == EINTR)
+            ;
+        _exit(0);
+    }
+    close(p[1]);
+    cr_assert_eq(read(p[0], &g, sizeof g), (ssize_t)sizeof g);
+    close(p[0]);
+    if (ptrace(PTRACE_SEIZE, g, 0, 0) == -1) {
+        int e = errno;
+
+        kill(g, SIGKILL);
+        wt_reap_exit(mid, 0);
+        cr_assert_fail("PTRACE_SEIZE of a grandchild: %s", strerror(e));
+    }
+
+    /* The tracee runs: nothing to report, but not ECHILD. */
+    r = ward_waitpid(-1, &st, WNOHANG);
+    cr_assert_eq(r, 0, "ward_waitpid(-1, WNOHANG) with a tracee: %d (%s)", (int)r,
+                 r == -1 ? strerror(errno) : "no error");
+    cr_assert_eq(st, 12345);
+
+    /* A blocking wait sleeps until the tracee stops, and reports it. */
+    kick.pid = g;
+    kick.sig = SIGUSR2;
+    cr_assert_eq(pthread_create(&t, NULL, kick_tracee, &kick), 0);
+    r = ward_waitpid(-1, &st, 0);
+    int e = errno;
+    pthread_join(t, NULL);
+    cr_assert_eq(r, g, "ward_waitpid(-1) with a tracee: %d (%s)", (int)r,
+                 r == -1 ? strerror(e) : "no error");
+    cr_assert(WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR2, "status 0x%x", st);
+
+    /* The same through waitid(P_ALL), for the next stop. */
+    siginfo_t si;
+
+    cr_assert_eq(ptrace(PTRACE_CONT, g, 0, 0), 0, "PTRACE_CONT: %s", strerror(errno));
+    memset(&si, 0, sizeof si);
+    cr_assert_eq(ward_waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WNOHANG), 0);
+    cr_assert_eq(si.si_pid, 0, "a report of pid %d from a running tracee", (int)si.si_pid);
+    kick.sig = SIGWINCH;
+    cr_assert_eq(pthread_create(&t, NULL, kick_tracee, &kick), 0);
+    memset(&si, 0, sizeof si);
+    r = ward_waitid(P_ALL, 0, &si, WEXITED | WSTOPPED);
+    e = errno;
+    pthread_join(t, NULL);
+    cr_assert_eq(r, 0, "ward_waitid(P_ALL) with a tracee: %s", strerror(e));
+    cr_assert_eq(si.si_pid, g);
+    cr_assert_eq(si.si_code, CLD_TRAPPED);
+    cr_assert_eq(si.si_status, SIGWINCH);
+
+    /* Let it go and end it; its parent, the private child, reaps it. */
+    cr_assert_eq(ptrace(PTRACE_DETACH, g, 0, 0), 0, "PTRACE_DETACH: %s", strerror(errno));
+    kill(g, SIGKILL);
+    wt_reap_exit(mid, 0);
+    /* Nothing of the caller's is left: ECHILD where the backend can tell. */
+    ward_child *priv = wt_spawn_ok(NULL, "sleep", "300");
+
+    wt_assert_only_private(ward_waitpid(-1, &st, WNOHANG));
+    wt_reap_exit(priv, 0);
+}

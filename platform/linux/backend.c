@@ -732,6 +732,32 @@ check_task(int dir, const char *tid, void *arg)
     return task_has_other(dir, tid, w->idtype, w->id);
 }
 
+/*
+ * Tracees.  A process that one of our threads has attached with ptrace()
+ * is waited for like a child, __WALL or not (waitpid(-1) reports its stops
+ * and its exit), but no children file lists it, and nothing in /proc lists
+ * a tracer's tracees (finding them through every task's TracerPid costs
+ * milliseconds).  The kernel answers in one system call instead: a wait
+ * with __WCLONE considers only "clone" children (those whose exit signal is
+ * not SIGCHLD) and, whatever the flags, tracees, so it fails with ECHILD
+ * exactly when neither exists.  ward's children all signal their exit with
+ * SIGCHLD, so any answer but ECHILD names someone else's: a tracee, or a
+ * clone child of the program.  WNOWAIT | WNOHANG: nothing is consumed,
+ * nothing sleeps.  Async-signal-safe, as the rest.
+ */
+static int
+tracees_or_clones_exist(idtype_t idtype, id_t id)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    if (ward__real.waitid(idtype, id, &si,
+                          WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT |
+                              __WCLONE) == 0)
+        return 1;
+    return errno == ECHILD ? 0 : -1;
+}
+
 static int
 linux_others_exist(idtype_t idtype, id_t id)
 {
@@ -739,6 +765,9 @@ linux_others_exist(idtype_t idtype, id_t id)
     struct wait_for w = { idtype, id };
     int dir, r;
 
+    /* One system call first: a tracee means "not only private children". */
+    if ((r = tracees_or_clones_exist(idtype, id)) != 0)
+        return r;
     if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
         return -1;
     r = each_task(dir, add_task, &before);
