@@ -700,6 +700,105 @@ Test(wait, timedwait_past_deadline_on_ended_child)
     ward_free(c);
 }
 
+/* ---- The program's SIGCHLD ------------------------------------------------ */
+
+static void set_sigchld(void (*fn)(int))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+}
+
+/* One timed wait, so that whatever a backend sets up for those is set up. */
+static void timed_wait_once(void)
+{
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "20", "exit", "0");
+    struct timespec dl = wt_deadline_ms(10000);
+
+    cr_assert_eq(ward_timedwait(c, NULL, &dl), 0, "ward_timedwait: %s", strerror(errno));
+    ward_free(c);
+}
+
+/*
+ * A program that sets SIGCHLD back to SIG_DFL once ward is at work: timed
+ * waits still return soon after the child ends, not at their deadline (the
+ * posix backend used to sleep until its SIGCHLD handler, now gone, woke it).
+ */
+Test(wait, timed_waits_prompt_after_sigchld_reset_to_default, .timeout = 30)
+{
+    struct timespec dl;
+    int st = -1;
+
+    timed_wait_once();
+    set_sigchld(SIG_DFL);
+
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "100", "exit", "3");
+    double t0 = wt_now_ms();
+
+    dl = wt_deadline_ms(3000);
+    cr_assert_eq(ward_timedwait(c, &st, &dl), 0, "ward_timedwait: %s", strerror(errno));
+    cr_assert_lt(wt_now_ms() - t0, 1500.0, "an exit after 0.1 s reported after %.0f ms",
+                 wt_now_ms() - t0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status 0x%x", st);
+    ward_free(c);
+
+    /* ward_terminate() on a child that dies at SIGTERM: at once. */
+    c = wt_spawn_ok(NULL, "sleep", "20000");
+    t0 = wt_now_ms();
+    cr_assert_eq(ward_terminate(c, 3000, &st), 0, "ward_terminate: %s", strerror(errno));
+    cr_assert_lt(wt_now_ms() - t0, 1500.0, "ward_terminate took %.0f ms", wt_now_ms() - t0);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
+    ward_free(c);
+
+    /* The largest grace changes nothing for a child that obeys. */
+    c = wt_spawn_ok(NULL, "sleep", "20000");
+    t0 = wt_now_ms();
+    cr_assert_eq(ward_terminate(c, INT_MAX, &st), 0, "ward_terminate: %s", strerror(errno));
+    cr_assert_lt(wt_now_ms() - t0, 1500.0, "ward_terminate took %.0f ms", wt_now_ms() - t0);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
+    ward_free(c);
+}
+
+static void on_chld_noop(int sig)
+{
+    (void)sig;
+}
+
+/*
+ * Without ward, a child's exit interrupts no sleep of a program whose
+ * SIGCHLD is SIG_DFL; with ward's timed waits in use, none either.  The
+ * program's own handler, once it installs one, is its own affair: it is
+ * run, and it interrupts.
+ */
+Test(wait, timed_waits_add_no_eintr_to_the_programs_sleeps, .timeout = 30)
+{
+    struct timespec nap = {0, 400 * 1000000L};
+    int st = -1;
+
+    timed_wait_once();
+
+    ward_child *c = wt_spawn_ok(NULL, "sleep", "50", "exit", "4");
+    pid_t own = wt_own_child(5, 100);
+
+    cr_assert_eq(nanosleep(&nap, NULL), 0, "nanosleep: %s while children exited",
+                 strerror(errno));
+    cr_assert_eq(wt_wait_ended(ward_pid(c)), 0);
+    wt_reap_exit(c, 4);
+    cr_assert_eq(waitpid(own, &st, 0), own);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 5, "status 0x%x", st);
+
+    /* A handler of the program's own still runs and interrupts, as always. */
+    set_sigchld(on_chld_noop);
+    c = wt_spawn_ok(NULL, "sleep", "50", "exit", "6");
+    cr_assert_eq(nanosleep(&nap, NULL), -1, "nanosleep not interrupted by the "
+                 "program's own SIGCHLD handler");
+    cr_assert_eq(errno, EINTR);
+    wt_reap_exit(c, 6);
+}
+
 /* ---- A status that cannot be kept ---------------------------------------- */
 
 Test(wait, sigchld_ignored_never_lies_never_hangs, .timeout = 15)

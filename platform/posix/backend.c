@@ -1,6 +1,7 @@
 /*
  * platform/posix/backend.c - the portable backend: vfork(), waitpid(pid),
- * kill() under the table lock, and a SIGCHLD self-pipe for timed waits.
+ * kill() under the table lock, short sleeps for timed waits, and a SIGCHLD
+ * self-pipe for the events descriptor.
  *
  * It never waits for "any child".  Without a process descriptor a pid is all
  * there is, so its safety rests on the table lock: ward reaps a child only
@@ -13,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -21,15 +21,31 @@
 #include <unistd.h>
 
 /*
- * Timed waits sleep on the self-pipe.  Only one thread (the leader) polls
- * and drains it; the others sleep on a condition variable and are woken,
- * through a generation count, whenever the leader saw a SIGCHLD or left.
+ * Timed waits.  A timed wait cannot sleep in the kernel on one child (the
+ * blocking waitid() below has no timeout), and a process-wide SIGCHLD
+ * handler is no base to build it on:
+ *
+ *  - the program owns SIGCHLD.  One that sets it back to SIG_DFL (or to a
+ *    handler of its own) after ward installed one silences ward's, and a
+ *    wait that slept until the handler wrote to a pipe slept to its
+ *    deadline however early the child ended;
+ *  - a caught signal interrupts the program's own sleeps: nanosleep(),
+ *    poll(), select(), sigtimedwait() fail with EINTR for it, SA_RESTART or
+ *    not.  A handler of ward's would hand the program an EINTR for every
+ *    exit of any child, one it would not get without ward.
+ *
+ * So a timed wait looks at its child (waitid() with WNOWAIT, which reaps
+ * nothing) and sleeps in short steps, 1 ms doubling up to STEP_MAX_MS, in
+ * between: an exit is seen at most STEP_MAX_MS late, whatever the program
+ * did with SIGCHLD, and ward installs no handler for it.  The handler is
+ * installed only for the events descriptor (ward_events_fd(), which is a
+ * self-pipe the handler writes to: a program that asks for it accepts the
+ * handler), and libward-guard has its own; while either is in place, a
+ * step also polls the wake pipe, so that an exit ends it at once.
  */
+#define STEP_MAX_MS 10
+
 static pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pc;
-static int pc_ready;
-static int leader;
-static unsigned long generation;
 static int pipe_r = -1;           /* wakes timed waits */
 static _Atomic int pipe_w = -1;
 static int ev_r = -1;             /* the events descriptor */
@@ -68,12 +84,7 @@ on_sigchld(int sig, siginfo_t *si, void *ctx)
     }
 }
 
-/*
- * Install the SIGCHLD handler, in front of any handler already there.  If
- * SIGCHLD is ignored the kernel reaps every child by itself and no status
- * survives; ward leaves that choice alone and falls back to short sleeps.
- * Under pm.
- */
+/* A non-blocking, close-on-exec pipe above the standard descriptors. */
 static int
 make_pipe(int *r, _Atomic int *w)
 {
@@ -93,7 +104,12 @@ make_pipe(int *r, _Atomic int *w)
 }
 
 /*
- * Make sure the handler and its self-pipe exist.  A pipe that cannot be
+ * Install the SIGCHLD handler, in front of any handler already there, and
+ * make sure its self-pipe exists.  If SIGCHLD is ignored the kernel reaps
+ * every child by itself and no status survives; ward leaves that choice
+ * alone (and the events descriptor is then refused).  Only the events
+ * descriptor calls this, and timed waits under libward-guard, whose own
+ * handler writes to the pipe.  A pipe that cannot be
  * made now (no descriptor left) is tried again at the next call, the
  * handler staying in place meanwhile (state 2): a passing shortage must not
  * make ward poll, or refuse the events descriptor, for the rest of the
@@ -130,27 +146,9 @@ ensure_handler(void)
     return 0;
 }
 
-static void
-init_cond(void)
-{
-    pthread_condattr_t ca;
-
-    pthread_condattr_init(&ca);
-#ifdef HAVE_PTHREAD_CONDATTR_SETCLOCK
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-#endif
-    pthread_cond_init(&pc, &ca);
-    pthread_condattr_destroy(&ca);
-    pc_ready = 1;
-}
-
 static int
 posix_init(void)
 {
-    pthread_mutex_lock(&pm);
-    if (!pc_ready)
-        init_cond();
-    pthread_mutex_unlock(&pm);
     return 0;
 }
 
@@ -226,89 +224,69 @@ ended(ward_child *c)
     return si.si_pid != 0;
 }
 
+/*
+ * Is ward's wake-up in place?  The handler (ours, or the guard's) must be
+ * installed and still be the one the kernel runs: a program that replaced
+ * it makes the pipe silent, and a step then only sleeps.
+ */
+static int
+wake_pipe(void)
+{
+    struct sigaction cur;
+    int fd;
+
+    pthread_mutex_lock(&pm);
+    if (ward__guarded && handler_state != 1)
+        (void)ensure_handler(); /* installs nothing: the guard's is there */
+    fd = handler_state == 1 ? pipe_r : -1;
+    pthread_mutex_unlock(&pm);
+    if (fd == -1 || ward__guarded)
+        return fd;
+    if (ward__real.sigaction(SIGCHLD, NULL, &cur) == -1 ||
+        !(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_sigchld)
+        return -1;
+    return fd;
+}
+
 static int
 timed_block(ward_child *c, const struct timespec *deadline)
 {
-    unsigned long g;
-    int r = 0;
+    int step = 1;
 
-    pthread_mutex_lock(&pm);
-    (void)ensure_handler(); /* no pipe yet: short sleeps, this time */
-    g = generation;
-    pthread_mutex_unlock(&pm);
-    if (handler_state != 1) {
-        /* No SIGCHLD to wake us: sleep in short steps until the deadline. */
-        int ms = ward__ms_until(deadline);
+    for (;;) {
+        struct pollfd pfd;
+        unsigned int n0;
+        int ms, fd, r;
+        char buf[64];
 
         if (ended(c))
             return 0;
-        if (ms == 0) {
+        if ((ms = ward__ms_until(deadline)) == 0) {
             errno = ETIMEDOUT;
             return -1;
         }
-        /* ms is -1 without a deadline: that nap is 10 ms too. */
-        return poll(NULL, 0, ms < 0 || ms > 10 ? 10 : ms) == -1 && errno == EINTR ? -1 : 0;
-    }
-    if (ended(c))
-        return 0;
-
-    pthread_mutex_lock(&pm);
-    if (generation != g) {
-        pthread_mutex_unlock(&pm);
-        return 0;
-    }
-    if (!leader) {
-        struct pollfd pfd = { .fd = pipe_r, .events = POLLIN };
-        char buf[64];
-        int err = 0;
-
-        unsigned int n0 = ward__quiet_signals;
-
-        leader = 1;
-        pthread_mutex_unlock(&pm);
-        r = poll(&pfd, 1, ward__ms_until(deadline));
-        /* Our own SIGCHLD handler interrupting us is a wake-up, not an error. */
-        if (r == -1 && WARD__CALLERS_EINTR(n0))
-            err = EINTR;
-        else if (r == 0)
-            err = ETIMEDOUT;
-        while (read(pipe_r, buf, sizeof(buf)) > 0)
-            ;
-        pthread_mutex_lock(&pm);
-        leader = 0;
-        generation++;
-        pthread_cond_broadcast(&pc);
-        pthread_mutex_unlock(&pm);
-        if (err != 0) {
-            errno = err;
+        /* ms is -1 without a deadline (an interruptible ward_timedwait). */
+        if (ms < 0 || ms > step)
+            ms = step;
+        fd = wake_pipe();
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        n0 = ward__quiet_signals;
+        r = poll(&pfd, fd != -1 ? 1 : 0, ms);
+        if (r == -1 && errno != EINTR)
             return -1;
+        /* A handler of the program ran: that is the caller's EINTR. */
+        if (r == -1 && WARD__CALLERS_EINTR(n0))
+            return -1;
+        if (r > 0) {
+            /* Every waiter polling now woke; a later one sleeps one step. */
+            while (read(fd, buf, sizeof(buf)) > 0)
+                ;
         }
-        return 0;
+        if (step < STEP_MAX_MS)
+            step = step * 2 > STEP_MAX_MS ? STEP_MAX_MS : step * 2;
     }
-    /* A deadline beyond what poll() can express is as good as none. */
-    if (ward__ms_until(deadline) == INT_MAX)
-        deadline = NULL;
-    while (generation == g && leader && r == 0) {
-        if (deadline != NULL) {
-#ifdef HAVE_PTHREAD_CONDATTR_SETCLOCK
-            r = pthread_cond_timedwait(&pc, &pm, deadline);
-#else
-            /* No monotonic condition variables (macOS): wait for what is left. */
-            int ms = ward__ms_until(deadline);
-            struct timespec rel = { ms / 1000, (ms % 1000) * 1000000L };
-
-            r = ms == 0 ? ETIMEDOUT : pthread_cond_timedwait_relative_np(&pc, &pm, &rel);
-#endif
-        } else {
-            r = pthread_cond_wait(&pc, &pm);
-        }
-    }
-    pthread_mutex_unlock(&pm);
-    if (r == ETIMEDOUT) {
-        errno = ETIMEDOUT;
-        return -1;
-    }
-    return 0;
 }
 
 static int
@@ -345,6 +323,11 @@ posix_forget(ward_child *c)
 {
 }
 
+/*
+ * The events descriptor needs the SIGCHLD handler: nothing else can make a
+ * descriptor readable when a child ends.  Installing it here, and only
+ * here, confines its EINTRs to programs that asked for the descriptor.
+ */
 static int
 posix_events_open(void)
 {
@@ -427,9 +410,7 @@ posix_atfork_child(void)
     if (w != -1)
         close(w);
     ev_r = -1;
-    leader = 0;
     memcpy(&pm, &m, sizeof(m));
-    init_cond();
 }
 
 const struct ward__backend ward__posix_backend = {
