@@ -379,20 +379,85 @@ no_pidfd_info(void)
     return e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
 }
 
+/*
+ * How long a recovery waits at most for the reaper to finish.  The reaper
+ * (a thief's wait, or the exiting child itself when SIGCHLD is ignored)
+ * is inside the kernel, between taking the child and releasing it, and
+ * waits there for nothing but a CPU: a few microseconds, more when it was
+ * preempted.  The bound only keeps a kernel that behaves otherwise from
+ * hanging the wait.
+ */
+#define RECOVER_WAIT_MS 5000
+
 static int
-linux_recover(ward_child *c, int *status)
+exit_info(int pidfd, int *status)
 {
     struct ward_pidfd_info info;
 
-    if (!no_pidfd_info()) {
-        memset(&info, 0, sizeof(info));
-        info.mask = WARD_PIDFD_INFO_EXIT;
-        if (ioctl(c->pidfd, WARD_PIDFD_GET_INFO, &info) == 0 &&
-            (info.mask & WARD_PIDFD_INFO_EXIT)) {
-            *status = info.exit_code;
+    memset(&info, 0, sizeof(info));
+    info.mask = WARD_PIDFD_INFO_EXIT;
+    if (ioctl(pidfd, WARD_PIDFD_GET_INFO, &info) == -1)
+        return -1;
+    if (!(info.mask & WARD_PIDFD_INFO_EXIT))
+        return 0;
+    *status = info.exit_code;
+    return 1;
+}
+
+/*
+ * The thief's reap and the exit record are not published at once.  The
+ * kernel marks the child taken (its wait now fails with ECHILD for
+ * everyone else), then release_task() stores the exit status in the
+ * pidfd's inode (pidfs_exit()), and only after that unhashes the task,
+ * which wakes the pidfd's pollers with POLLHUP.  A recovery that looks in
+ * between finds no PIDFD_INFO_EXIT yet (PIDFD_GET_INFO still answers, from
+ * the living task).  So, while the task is there without an exit record,
+ * wait for POLLHUP (events 0: a hang-up is reported whatever is asked for)
+ * and look again.  On a kernel older than 6.15 the record never comes, and
+ * PIDFD_GET_INFO fails with ESRCH once the task is gone (or with ENOTTY
+ * before 6.13, at once): the status is lost.  Only async-signal-safe calls:
+ * this may run in libward-guard's waitpid() in a signal handler.
+ */
+static int
+linux_recover(ward_child *c, int *status)
+{
+    struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
+    struct timespec now, end;
+    int r, hup = 0;
+    long ms;
+
+    if (no_pidfd_info())
+        goto lost;
+    /* No exit yet: ECHILD did not come from a reap in progress. */
+    while ((r = poll(&pfd, 1, 0)) == -1 && errno == EINTR)
+        ;
+    if (r != 1 || !(pfd.revents & (POLLIN | POLLHUP)))
+        goto lost;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += RECOVER_WAIT_MS / 1000;
+    pfd.events = 0;
+    for (;;) {
+        if ((r = exit_info(c->pidfd, status)) == 1)
             return 0;
+        if (r == -1 || hup)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (long)(end.tv_sec - now.tv_sec) * 1000 +
+             (end.tv_nsec - now.tv_nsec) / 1000000;
+        if (ms <= 0)
+            break;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, (int)ms);
+        if (r == -1 && errno != EINTR)
+            break;
+        if (r == 1) {
+            if (pfd.revents & POLLNVAL)
+                break;
+            /* Unhashed: the record, if the kernel keeps one, is there. */
+            hup = 1;
         }
     }
+lost:
     errno = ENODATA;
     return -1;
 }
