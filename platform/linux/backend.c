@@ -234,31 +234,49 @@ static atomic_int clone3_refused;
  * ThreadSanitizer builds ("make check-tsan", or anyone who builds libward
  * with -fsanitize=thread): a CLONE_VM child runs TSan's interceptors on its
  * parent's thread state, which TSan does not support (it turns vfork() into
- * fork() for that reason), and the parent then gets false reports.  Fork
- * too, and take the pidfd after: no waiter can reap the child in between,
- * the spawn gate is held.  The child's memory is its own, so an exec error
- * shows as exit status 127 instead of an errno from ward_spawn().
+ * fork() for that reason), and the parent then gets false reports.  So the
+ * child gets memory of its own, but keeps the rest of the contract:
+ *
+ * - clone() through libc, which TSan intercepts (its clone interceptor
+ *   treats a clone without CLONE_VM as a fork: it quiesces its runtime
+ *   before and repairs the child's copy after), not a raw system call,
+ *   which would leave the child with TSan's locks as other threads held
+ *   them;
+ * - CLONE_PIDFD, so the pidfd comes with the child and no thief can reap
+ *   it first;
+ * - CLONE_VFORK, so the parent resumes only once the child has execed or
+ *   exited, and the child's ex->err in a shared page, as the BSD backend
+ *   does, so an exec error is the errno of ward_spawn() and not an exit
+ *   status 127.
  */
+static int
+tsan_child_main(void *arg)
+{
+    ward__exec_child(arg);
+}
+
 static pid_t
 start_child(struct ward__exec *ex, void *stack, int *pidfdp)
 {
+    struct ward__exec *shared;
     pid_t pid;
     int err;
 
-    (void)stack;
     (void)child_main;
+    shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        return -1;
     ex->handlers_clear = 0;
     ex->files_shared = 0;
-    if ((pid = fork()) == 0)
-        ward__exec_child(ex);
-    if (pid > 0 && (*pidfdp = sys_pidfd_open(pid, 0)) == -1) {
-        err = errno;
-        (void)kill(pid, SIGKILL);
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
-        errno = err;
-        return -1;
-    }
+    memcpy(shared, ex, sizeof(*shared));
+    pid = clone(tsan_child_main, (char *)stack + CHILD_STACK_SIZE,
+                CLONE_VFORK | CLONE_PIDFD | SIGCHLD, shared, pidfdp);
+    err = errno;
+    if (pid > 0)
+        ex->err = shared->err;
+    munmap(shared, sizeof(*shared));
+    errno = err;
     return pid;
 }
 #else
