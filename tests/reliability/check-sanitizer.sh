@@ -121,8 +121,9 @@ else
         n=$((n + 1))
         log=tsan-$n.log
         t0=$(date +%s)
-        timeout --kill-after=30 "${SANITIZER_TIMEOUT:-900}" "$@" >"$log" 2>&1
-        rc=$?
+        rc=0
+        # "|| rc=$?": under set -e a failing test must not end the script.
+        timeout --kill-after=30 "${SANITIZER_TIMEOUT:-900}" "$@" >"$log" 2>&1 || rc=$?
         if [ "$rc" -ne 0 ] || grep -q 'ThreadSanitizer' "$log"; then
             echo "FAIL: $name (exit $rc, $(( $(date +%s) - t0 )) s)"
             grep -E -A40 'WARNING: ThreadSanitizer|ERROR: ThreadSanitizer' "$log" | head -120
