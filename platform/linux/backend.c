@@ -429,11 +429,12 @@ exit_info(int pidfd, int *status)
  * pidfd's inode (pidfs_exit()), and only after that unhashes the task,
  * which wakes the pidfd's pollers with POLLHUP.  A recovery that looks in
  * between finds no PIDFD_INFO_EXIT yet (PIDFD_GET_INFO still answers, from
- * the living task).  So, while the task is there without an exit record,
- * wait for POLLHUP (events 0: a hang-up is reported whatever is asked for)
- * and look again.  On a kernel older than 6.15 the record never comes, and
- * PIDFD_GET_INFO fails with ESRCH once the task is gone (or with ENOTTY
- * before 6.13, at once): the status is lost.  Only async-signal-safe calls:
+ * the living task, or fails with ESRCH when it catches the task being
+ * unhashed).  So, until the task is gone, wait for POLLHUP (events 0: a
+ * hang-up is reported whatever is asked for) and look again; the look
+ * after POLLHUP is final.  On a kernel older than 6.15 the record never
+ * comes, and PIDFD_GET_INFO fails with ESRCH once the task is gone (or
+ * with ENOTTY before 6.13, at once): the status is lost.  Only async-signal-safe calls:
  * this may run in libward-guard's waitpid() in a signal handler.
  */
 static int
@@ -457,7 +458,11 @@ linux_recover(ward_child *c, int *status)
     for (;;) {
         if ((r = exit_info(c->pidfd, status)) == 1)
             return 0;
-        if (r == -1 || hup)
+        /*
+         * ESRCH can also come from a look that raced with the unhashing
+         * (the task found, then its pid gone): decided only after POLLHUP.
+         */
+        if ((r == -1 && errno != ESRCH) || hup)
             break;
         clock_gettime(CLOCK_MONOTONIC, &now);
         ms = (long)(end.tv_sec - now.tv_sec) * 1000 +
