@@ -11,6 +11,7 @@
  *   exit N          exit with status N
  *   sleep MS        sleep MS milliseconds (resumed after a signal)
  *   spin MS         use MS milliseconds of CPU time
+ *   cpu N           run on CPU N only from now on (exit 125 if refused)
  *   ignore SIG      set SIG to SIG_IGN
  *   raise SIG       unblock SIG, reset it to SIG_DFL and raise it
  *   echo STR        write STR and a newline to stdout
@@ -47,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +308,17 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(op, "spin") == 0) {
             spin_ms(number(a1));
+            i++;
+        } else if (strcmp(op, "cpu") == 0) {
+            cpu_set_t set;
+            long n = number(a1);
+
+            if (n < 0 || n >= CPU_SETSIZE)
+                _exit(125);
+            CPU_ZERO(&set);
+            CPU_SET((int)n, &set);
+            if (sched_setaffinity(0, sizeof(set), &set) < 0)
+                _exit(125);
             i++;
         } else if (strcmp(op, "ignore") == 0) {
             signal(signum(a1), SIG_IGN);

@@ -7,6 +7,9 @@
  */
 #include "common.h"
 
+#include <sched.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
@@ -688,4 +691,170 @@ Test(waitany, tracee_is_waited_for_with_only_private_children, .timeout = 20)
 
     wt_assert_only_private(ward_waitpid(-1, &st, WNOHANG));
     wt_reap_exit(priv, 0);
+}
+
+/*
+ * Does this kernel keep a reaped child's exit status on its pidfd
+ * (PIDFD_GET_INFO with PIDFD_INFO_EXIT, Linux 6.15)?  Asked of the kernel,
+ * not of its version number: a child of our own is given a pidfd, reaped
+ * with waitpid(), which returns only after the kernel has released it, and
+ * the pidfd is then asked for the status.  WARD_NO_PIDFD_INFO makes ward
+ * ignore what the kernel keeps, so it counts as "no".
+ */
+struct wt_recover_pidfd_info {
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+};
+#define WT_RECOVER_INFO_EXIT (1ull << 3)
+#define WT_RECOVER_GET_INFO _IOWR(0xFF, 11, struct wt_recover_pidfd_info)
+
+static int recover_probe_exit_info(void)
+{
+    struct wt_recover_pidfd_info info;
+    int fd, st = -1, ok;
+    pid_t pid;
+
+    if (wt_posix_backend() || getenv("WARD_NO_PIDFD_INFO") != NULL)
+        return 0;
+    pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0)
+        _exit(7);
+    /* Our own unreaped child: its pid cannot name another process yet. */
+    fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid: %s", strerror(errno));
+    if (fd < 0)
+        return 0;
+    memset(&info, 0, sizeof(info));
+    info.mask = WT_RECOVER_INFO_EXIT;
+    ok = ioctl(fd, WT_RECOVER_GET_INFO, &info) == 0 &&
+         (info.mask & WT_RECOVER_INFO_EXIT) && info.exit_code == st;
+    close(fd);
+    return ok;
+}
+
+/* A thief that bypasses libc: the raw wait4 system call on any child. */
+struct raw_thief {
+    atomic_int stop;
+    long thefts;
+};
+
+static void *raw_thief_loop(void *arg)
+{
+    struct raw_thief *t = arg;
+    struct rusage ru;
+    int st;
+
+    while (!atomic_load(&t->stop)) {
+        if (syscall(SYS_wait4, -1, &st, WNOHANG | __WALL, &ru) > 0)
+            t->thefts++;
+    }
+    return NULL;
+}
+
+/* What the waits of a run of children gave. */
+struct recover_tally {
+    int lost, wrong, first_wrong, first_want;
+};
+
+/*
+ * Spawn n helpers, one after the other, that exit with i % 256 (after
+ * moving to CPU cpu if cpu >= 0), and wait for each on its handle.
+ */
+static void recover_run(int n, int cpu, struct recover_tally *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (int i = 0; i < n; i++) {
+        char k[16], cpus[16];
+        int st = -1, r, e;
+        ward_child *c;
+
+        snprintf(k, sizeof(k), "%d", i % 256);
+        snprintf(cpus, sizeof(cpus), "%d", cpu);
+        c = cpu >= 0 ? wt_spawn_ok(NULL, "cpu", cpus, "exit", k)
+                     : wt_spawn_ok(NULL, k);
+        r = ward_wait(c, &st);
+        e = errno;
+        ward_free(c);
+        if (r == -1) {
+            cr_assert_eq(e, ECHILD, "ward_wait: %s", strerror(e));
+            t->lost++;
+        } else if (!WIFEXITED(st) || WEXITSTATUS(st) != i % 256) {
+            if (t->wrong++ == 0) {
+                t->first_wrong = st;
+                t->first_want = i % 256;
+            }
+        }
+    }
+}
+
+/*
+ * A raw thief reaps while ward waits on the handles.  Where the kernel
+ * keeps the exit status on the pidfd, every stolen status is recovered and
+ * is the true one, also when the recovery looks between the thief's reap
+ * and the kernel's exit record.  Elsewhere a wait may fail with ECHILD, but
+ * never reports a wrong status.
+ */
+Test(waitany, raw_syscall_thief_never_loses_a_kept_status, .timeout = 60)
+{
+    struct raw_thief t = { 0, 0 };
+    struct recover_tally n;
+    int keeps = recover_probe_exit_info();
+    pthread_t th;
+
+    cr_assert_eq(pthread_create(&th, NULL, raw_thief_loop, &t), 0);
+    recover_run(2000, -1, &n);
+    atomic_store(&t.stop, 1);
+    pthread_join(th, NULL);
+    cr_log_info("%ld thefts, %d lost, PIDFD_INFO_EXIT %s", t.thefts, n.lost,
+                keeps ? "kept" : "not kept");
+    cr_assert_eq(n.wrong, 0, "%d wrong statuses, the first 0x%x for exit %d",
+                 n.wrong, n.first_wrong, n.first_want);
+    if (keeps)
+        cr_assert_eq(n.lost, 0, "%d of 2000 statuses lost (%ld thefts) although "
+                     "the kernel keeps them on the pidfd", n.lost, t.thefts);
+}
+
+/*
+ * The same race with the kernel as the thief: with SIGCHLD ignored the
+ * exiting child reaps itself, and ward's waiter, woken by the exit, looks
+ * while the child is still releasing itself.  The waiter runs on one CPU
+ * and the children on another, so that the two overlap as they would on a
+ * busy machine; this makes the race show in most runs.
+ */
+Test(waitany, sigchld_ignored_never_loses_a_kept_status, .timeout = 60)
+{
+    struct sigaction sa, old;
+    struct recover_tally n;
+    cpu_set_t all, one;
+    int keeps = recover_probe_exit_info();
+    int here = -1, there = -1;
+
+    cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+    for (int i = 0; i < CPU_SETSIZE && there < 0; i++) {
+        if (CPU_ISSET(i, &all)) {
+            if (here < 0)
+                here = i;
+            else
+                there = i;
+        }
+    }
+    if (there >= 0) {
+        CPU_ZERO(&one);
+        CPU_SET(here, &one);
+        cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    cr_assert_eq(sigaction(SIGCHLD, &sa, &old), 0);
+    recover_run(1500, there, &n);
+    sigaction(SIGCHLD, &old, NULL);
+    sched_setaffinity(0, sizeof(all), &all);
+    cr_log_info("%d lost, PIDFD_INFO_EXIT %s", n.lost, keeps ? "kept" : "not kept");
+    cr_assert_eq(n.wrong, 0, "%d wrong statuses, the first 0x%x for exit %d",
+                 n.wrong, n.first_wrong, n.first_want);
+    if (keeps)
+        cr_assert_eq(n.lost, 0, "%d of 1500 statuses lost although the kernel "
+                     "keeps them on the pidfd", n.lost);
 }

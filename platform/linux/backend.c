@@ -249,31 +249,49 @@ static atomic_int clone3_refused;
  * ThreadSanitizer builds ("make check-tsan", or anyone who builds libward
  * with -fsanitize=thread): a CLONE_VM child runs TSan's interceptors on its
  * parent's thread state, which TSan does not support (it turns vfork() into
- * fork() for that reason), and the parent then gets false reports.  Fork
- * too, and take the pidfd after: no waiter can reap the child in between,
- * the spawn gate is held.  The child's memory is its own, so an exec error
- * shows as exit status 127 instead of an errno from ward_spawn().
+ * fork() for that reason), and the parent then gets false reports.  So the
+ * child gets memory of its own, but keeps the rest of the contract:
+ *
+ * - clone() through libc, which TSan intercepts (its clone interceptor
+ *   treats a clone without CLONE_VM as a fork: it quiesces its runtime
+ *   before and repairs the child's copy after), not a raw system call,
+ *   which would leave the child with TSan's locks as other threads held
+ *   them;
+ * - CLONE_PIDFD, so the pidfd comes with the child and no thief can reap
+ *   it first;
+ * - CLONE_VFORK, so the parent resumes only once the child has execed or
+ *   exited, and the child's ex->err in a shared page, as the BSD backend
+ *   does, so an exec error is the errno of ward_spawn() and not an exit
+ *   status 127.
  */
+static int
+tsan_child_main(void *arg)
+{
+    ward__exec_child(arg);
+}
+
 static pid_t
 start_child(struct ward__exec *ex, void *stack, int *pidfdp)
 {
+    struct ward__exec *shared;
     pid_t pid;
     int err;
 
-    (void)stack;
     (void)child_main;
+    shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        return -1;
     ex->handlers_clear = 0;
     ex->files_shared = 0;
-    if ((pid = fork()) == 0)
-        ward__exec_child(ex);
-    if (pid > 0 && (*pidfdp = sys_pidfd_open(pid, 0)) == -1) {
-        err = errno;
-        (void)kill(pid, SIGKILL);
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
-        errno = err;
-        return -1;
-    }
+    memcpy(shared, ex, sizeof(*shared));
+    pid = clone(tsan_child_main, (char *)stack + CHILD_STACK_SIZE,
+                CLONE_VFORK | CLONE_PIDFD | SIGCHLD, shared, pidfdp);
+    err = errno;
+    if (pid > 0)
+        ex->err = shared->err;
+    munmap(shared, sizeof(*shared));
+    errno = err;
     return pid;
 }
 #else
@@ -474,21 +492,91 @@ no_pidfd_info(void)
     return e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
 }
 
+/*
+ * How long a recovery waits at most for the reaper to finish.  The reaper
+ * (a thief's wait, or the exiting child itself when SIGCHLD is ignored)
+ * is inside the kernel, between taking the child and releasing it, and
+ * waits there for nothing but a CPU: a few microseconds, more when it was
+ * preempted.  The bound only keeps a kernel that behaves otherwise from
+ * hanging the wait.
+ */
+#define RECOVER_WAIT_MS 5000
+
 static int
-linux_recover(ward_child *c, int *status)
+exit_info(int pidfd, int *status)
 {
     struct ward_pidfd_info info;
 
+    memset(&info, 0, sizeof(info));
+    info.mask = WARD_PIDFD_INFO_EXIT;
+    if (ioctl(pidfd, WARD_PIDFD_GET_INFO, &info) == -1)
+        return -1;
+    if (!(info.mask & WARD_PIDFD_INFO_EXIT))
+        return 0;
+    *status = info.exit_code;
+    return 1;
+}
+
+/*
+ * The thief's reap and the exit record are not published at once.  The
+ * kernel marks the child taken (its wait now fails with ECHILD for
+ * everyone else), then release_task() stores the exit status in the
+ * pidfd's inode (pidfs_exit()), and only after that unhashes the task,
+ * which wakes the pidfd's pollers with POLLHUP.  A recovery that looks in
+ * between finds no PIDFD_INFO_EXIT yet (PIDFD_GET_INFO still answers, from
+ * the living task, or fails with ESRCH when it catches the task being
+ * unhashed).  So, until the task is gone, wait for POLLHUP (events 0: a
+ * hang-up is reported whatever is asked for) and look again; the look
+ * after POLLHUP is final.  On a kernel older than 6.15 the record never
+ * comes, and PIDFD_GET_INFO fails with ESRCH once the task is gone (or
+ * with ENOTTY before 6.13, at once): the status is lost.  Only async-signal-safe calls:
+ * this may run in libward-guard's waitpid() in a signal handler.
+ */
+static int
+linux_recover(ward_child *c, int *status)
+{
+    struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
+    struct timespec now, end;
+    int r, hup = 0;
+    long ms;
+
     /* reap() has just checked the descriptor, under the same lock. */
-    if (c->pidfd != -1 && !no_pidfd_info()) {
-        memset(&info, 0, sizeof(info));
-        info.mask = WARD_PIDFD_INFO_EXIT;
-        if (ioctl(c->pidfd, WARD_PIDFD_GET_INFO, &info) == 0 &&
-            (info.mask & WARD_PIDFD_INFO_EXIT)) {
-            *status = info.exit_code;
+    if (c->pidfd == -1 || no_pidfd_info())
+        goto lost;
+    /* No exit yet: ECHILD did not come from a reap in progress. */
+    while ((r = poll(&pfd, 1, 0)) == -1 && errno == EINTR)
+        ;
+    if (r != 1 || !(pfd.revents & (POLLIN | POLLHUP)))
+        goto lost;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += RECOVER_WAIT_MS / 1000;
+    pfd.events = 0;
+    for (;;) {
+        if ((r = exit_info(c->pidfd, status)) == 1)
             return 0;
+        /*
+         * ESRCH can also come from a look that raced with the unhashing
+         * (the task found, then its pid gone): decided only after POLLHUP.
+         */
+        if ((r == -1 && errno != ESRCH) || hup)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (long)(end.tv_sec - now.tv_sec) * 1000 +
+             (end.tv_nsec - now.tv_nsec) / 1000000;
+        if (ms <= 0)
+            break;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, (int)ms);
+        if (r == -1 && errno != EINTR)
+            break;
+        if (r == 1) {
+            if (pfd.revents & POLLNVAL)
+                break;
+            /* Unhashed: the record, if the kernel keeps one, is there. */
+            hup = 1;
         }
     }
+lost:
     errno = ENODATA;
     return -1;
 }

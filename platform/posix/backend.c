@@ -152,17 +152,73 @@ posix_init(void)
     return 0;
 }
 
+#if defined(WARD_TSAN) && defined(__linux__)
+#include <sched.h>
+#include <sys/mman.h>
+
+/*
+ * ThreadSanitizer builds on Linux: TSan turns vfork() into fork(), so the
+ * parent would neither wait for the exec nor see the child's ex->err, and
+ * an exec error would become exit status 127.  libc's clone() without
+ * CLONE_VM, which TSan intercepts as a fork, with CLONE_VFORK and the exec
+ * request in a shared page, keeps both (as the linux backend does there).
+ */
+#define TSAN_STACK_SIZE (64 * 1024)
+
+static int
+tsan_child_main(void *arg)
+{
+    ward__exec_child(arg);
+}
+
+static pid_t
+start_child(struct ward__exec *ex)
+{
+    struct ward__exec *shared;
+    char *stack;
+    pid_t pid;
+    int err;
+
+    shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        return -1;
+    stack = mmap(NULL, TSAN_STACK_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        err = errno;
+        munmap(shared, sizeof(*shared));
+        errno = err;
+        return -1;
+    }
+    memcpy(shared, ex, sizeof(*shared));
+    pid = clone(tsan_child_main, stack + TSAN_STACK_SIZE, CLONE_VFORK | SIGCHLD,
+                shared);
+    err = errno;
+    if (pid > 0)
+        ex->err = shared->err;
+    munmap(stack, TSAN_STACK_SIZE);
+    munmap(shared, sizeof(*shared));
+    errno = err;
+    return pid;
+}
+#endif
+
 static int
 posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 {
     pid_t pid;
 
     ex->err = 0;
+#if defined(WARD_TSAN) && defined(__linux__)
+    pid = start_child(ex);
+#else
     WARD_VFORK_BEGIN
     pid = vfork();
     WARD_VFORK_END
     if (pid == 0)
         ward__exec_child(ex);
+#endif
     if (pid == -1)
         return -1;
     if (ex->err != 0) {

@@ -22,7 +22,10 @@
 #   event loop) and "ward torture".  A CLONE_VM child runs TSan's
 #   interceptors on its parent's thread state, which TSan does not support
 #   (it turns vfork() into fork() for that reason), so in a TSan build the
-#   linux backend forks too (platform/linux/backend.c, WARD_TSAN).
+#   linux backend clones without CLONE_VM, through libc's clone(), which
+#   TSan intercepts as a fork (platform/linux/backend.c, WARD_TSAN); the
+#   pidfd still comes from the clone and exec errors are still reported
+#   by ward_spawn(), which "ward run" checks here on both backends.
 #   Everything else of that backend (pidfd reaping, recovery, the epoll
 #   set) runs as it is.
 #
@@ -118,8 +121,9 @@ else
         n=$((n + 1))
         log=tsan-$n.log
         t0=$(date +%s)
-        timeout --kill-after=30 "${SANITIZER_TIMEOUT:-900}" "$@" >"$log" 2>&1
-        rc=$?
+        rc=0
+        # "|| rc=$?": under set -e a failing test must not end the script.
+        timeout --kill-after=30 "${SANITIZER_TIMEOUT:-900}" "$@" >"$log" 2>&1 || rc=$?
         if [ "$rc" -ne 0 ] || grep -q 'ThreadSanitizer' "$log"; then
             echo "FAIL: $name (exit $rc, $(( $(date +%s) - t0 )) s)"
             grep -E -A40 'WARNING: ThreadSanitizer|ERROR: ThreadSanitizer' "$log" | head -120
@@ -134,9 +138,26 @@ else
     child=$build/soak-exit-plain
     cc -O2 -static -o "$child" "$build/src/tests/reliability/soak-exit.c" 2>/dev/null ||
         cc -O2 -o "$child" "$build/src/tests/reliability/soak-exit.c"
+    # An exec error is ward_spawn()'s errno, not the child's exit status
+    # 127: "ward run" names the error (and exits 127 or 126 as a shell
+    # would), where a child that failed on its own would say nothing.  A
+    # shell function would not survive timeout(1), hence sh -c.
+    noexec=$build/noexec
+    printf 'not a program\n' >"$noexec"
+    chmod 644 "$noexec"
     for backend in linux posix; do
         WARD_BACKEND=$backend
         export WARD_BACKEND
+        tsan_run "ward run: exec errors are reported ($backend)" \
+            sh -c 'tsan_spawn_error() {
+                       out=$(./libtool --mode=execute cli/ward run -- "$1" 2>&1)
+                       rc=$?
+                       [ "$rc" -eq "$2" ] && [ "$out" = "ward: $1: $3" ] && return 0
+                       echo "ward run -- $1: exit $rc, stderr: $out (want exit $2: ward: $1: $3)"
+                       return 1
+                   }
+                   tsan_spawn_error /nonexistent 127 "No such file or directory" &&
+                   tsan_spawn_error "$0" 126 "Permission denied"' "$noexec"
         tsan_run "soak -n ${TSAN_SOAK_N:-10000} -f 2 -e ($backend)" \
             ./libtool --mode=execute tests/reliability/soak -n "${TSAN_SOAK_N:-10000}" -t 4 -f 2 -e "$child"
         tsan_run "ward torture -n 2000 ($backend)" \
