@@ -29,6 +29,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 #define GUARD_EXPORT __attribute__((visibility("default")))
 
@@ -48,6 +51,27 @@ static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
 static sighandler_fn (*real_signal)(int, sighandler_fn);
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 static int guard_ok;
+/*
+ * The process the state above belongs to.  A vfork() child (CPython's
+ * _posixsubprocess, posix_spawn() emulations) shares this memory but not
+ * the parent's signal actions: what it does to SIGCHLD must reach its own
+ * kernel state only, never the parent's copy of the program's action.
+ */
+static pid_t owner;
+
+/*
+ * The pid of the process running now, asked of the kernel: a C library
+ * that caches getpid() would answer for the parent in a vfork() child.
+ */
+static pid_t
+self_pid(void)
+{
+#if defined(__linux__) && defined(SYS_getpid)
+    return (pid_t)syscall(SYS_getpid);
+#else
+    return getpid();
+#endif
+}
 
 static int
 is_exit(const siginfo_t *si)
@@ -208,6 +232,13 @@ install(const struct sigaction *ua)
     return ward__real.sigaction(SIGCHLD, &sa, NULL);
 }
 
+/* A fork()ed child owns its copy of the state. */
+static void
+guard_atfork_child(void)
+{
+    owner = self_pid();
+}
+
 static void
 guard_init(void)
 {
@@ -220,6 +251,9 @@ guard_init(void)
         return;
     /* What the process had before us (SIG_IGN survives exec) is its action. */
     user_act[0] = old;
+    owner = self_pid();
+    if (pthread_atfork(NULL, NULL, guard_atfork_child) != 0)
+        return;
     ward__guarded = 1;
     if (install(&old) == 0)
         guard_ok = 1;
@@ -248,6 +282,22 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
     if (sig != SIGCHLD || !ready()) {
         ward__real_init();
         return ward__real.sigaction(sig, act, oact);
+    }
+    if (self_pid() != owner) {
+        /*
+         * A child that shares our memory (vfork) or that did not go through
+         * fork()'s handlers: its action is its own kernel's business.  The
+         * previous action is the program's where the guard's is in place.
+         */
+        if (ward__real.sigaction(sig, act, &prev) == -1)
+            return -1;
+        if (oact != NULL) {
+            if ((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == guard_handler)
+                *oact = user_act[atomic_load(&user_idx)];
+            else
+                *oact = prev;
+        }
+        return 0;
     }
     pthread_mutex_lock(&user_lock);
     prev = user_act[atomic_load(&user_idx)];

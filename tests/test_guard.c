@@ -366,3 +366,46 @@ Test(guard, handler_not_run_for_private_children_with_other_threads)
     signal(SIGCHLD, SIG_DFL);
     cr_assert_eq(handler_runs, 0, "handler ran %d times for private children", (int)handler_runs);
 }
+
+/*
+ * A vfork() child shares the parent's memory but not its signal actions;
+ * CPython's _posixsubprocess resets SIGCHLD in such a child before exec.
+ * The parent's action, as the guard keeps it, must not change.
+ */
+Test(guard, vfork_child_sigaction_leaves_parent_action)
+{
+    struct sigaction sa, cur;
+    pid_t pid;
+    int st;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = counting_handler;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    pid = vfork();
+    if (pid == 0) {
+        struct sigaction dfl, prev;
+
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        if (sigaction(SIGCHLD, &dfl, &prev) != 0)
+            _exit(2);
+        /* The child sees the action it inherited, as without the guard. */
+        _exit(prev.sa_handler == counting_handler ? 0 : 3);
+    }
+    cr_assert_geq(pid, 0, "vfork: %s", strerror(errno));
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "vfork child: 0x%x", st);
+    cr_assert_eq(sigaction(SIGCHLD, NULL, &cur), 0);
+    cr_assert_eq((void *)cur.sa_handler, (void *)counting_handler,
+                 "the vfork child changed the parent's SIGCHLD action");
+    /* And the handler still runs for the program's own children. */
+    handler_runs = 0;
+    pid = fork_own(0);
+    for (double end = wt_now_ms() + 5000; handler_runs == 0 && wt_now_ms() < end;)
+        wt_sleep_ms(5);
+    cr_assert_geq(handler_runs, 1, "the parent's handler no longer runs");
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    signal(SIGCHLD, SIG_DFL);
+}
