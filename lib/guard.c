@@ -232,11 +232,34 @@ install(const struct sigaction *ua)
     return ward__real.sigaction(SIGCHLD, &sa, NULL);
 }
 
-/* A fork()ed child owns its copy of the state. */
+/*
+ * fork() from one thread while another is in sigaction(SIGCHLD): the child
+ * would inherit user_lock held by a thread it does not have.  The lock is
+ * taken around the fork (signals blocked, as in sigaction()), and the child,
+ * which owns its copy of the state, starts with a fresh one.
+ */
+static void
+guard_atfork_prepare(void)
+{
+    ward__sig_enter();
+    pthread_mutex_lock(&user_lock);
+}
+
+static void
+guard_atfork_parent(void)
+{
+    pthread_mutex_unlock(&user_lock);
+    ward__sig_leave();
+}
+
 static void
 guard_atfork_child(void)
 {
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+
+    memcpy(&user_lock, &m, sizeof(m));
     owner = self_pid();
+    ward__sig_leave();
 }
 
 static void
@@ -252,7 +275,8 @@ guard_init(void)
     /* What the process had before us (SIG_IGN survives exec) is its action. */
     user_act[0] = old;
     owner = self_pid();
-    if (pthread_atfork(NULL, NULL, guard_atfork_child) != 0)
+    if (pthread_atfork(guard_atfork_prepare, guard_atfork_parent,
+                       guard_atfork_child) != 0)
         return;
     ward__guarded = 1;
     if (install(&old) == 0)
@@ -299,6 +323,11 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
         }
         return 0;
     }
+    /*
+     * sigaction() is async-signal-safe: a handler that calls it while this
+     * thread holds the lock must not find it taken.
+     */
+    ward__sig_enter();
     pthread_mutex_lock(&user_lock);
     prev = user_act[atomic_load(&user_idx)];
     if (act != NULL) {
@@ -309,6 +338,7 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
         (void)install(act);
     }
     pthread_mutex_unlock(&user_lock);
+    ward__sig_leave();
     if (oact != NULL)
         *oact = prev;
     return 0;

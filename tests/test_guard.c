@@ -409,3 +409,66 @@ Test(guard, vfork_child_sigaction_leaves_parent_action)
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     signal(SIGCHLD, SIG_DFL);
 }
+
+static void *
+sigaction_thread(void *arg)
+{
+    struct sigaction sa;
+
+    (void)arg;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = counting_handler;
+    sigemptyset(&sa.sa_mask);
+    while (!atomic_load(&stop_thief))
+        (void)sigaction(SIGCHLD, &sa, NULL);
+    return NULL;
+}
+
+/*
+ * One thread forks while others change SIGCHLD's action: a child must never
+ * inherit a lock of the guard's that a thread it lacks was holding.
+ */
+Test(guard, fork_while_threads_set_sigchld_action)
+{
+    enum { N = 1000, T = 2 };
+    pthread_t t[T];
+    int hung = -1;
+
+    for (int i = 0; i < T; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, sigaction_thread, NULL), 0);
+    for (int i = 0; i < N && hung == -1; i++) {
+        pid_t pid = fork();
+        int st;
+
+        if (pid == 0) {
+            struct sigaction sa;
+
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = SIG_DFL;
+            sigemptyset(&sa.sa_mask);
+            _exit(sigaction(SIGCHLD, &sa, NULL) == 0 ? 0 : 1);
+        }
+        cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+        for (double end = wt_now_ms() + 3000;;) {
+            pid_t r = waitpid(pid, &st, WNOHANG);
+
+            if (r == pid) {
+                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: 0x%x", i, st);
+                break;
+            }
+            cr_assert_eq(r, 0, "waitpid: %s", strerror(errno));
+            if (wt_now_ms() > end) {
+                hung = i;
+                kill(pid, SIGKILL);
+                cr_assert_eq(waitpid(pid, &st, 0), pid);
+                break;
+            }
+            sched_yield();
+        }
+    }
+    atomic_store(&stop_thief, 1);
+    for (int i = 0; i < T; i++)
+        pthread_join(t[i], NULL);
+    signal(SIGCHLD, SIG_DFL);
+    cr_assert_eq(hung, -1, "child %d hung in sigaction(SIGCHLD)", hung);
+}
