@@ -80,6 +80,23 @@ is_exit(const siginfo_t *si)
            si->si_code == CLD_DUMPED;
 }
 
+/* Did a child send this SIGCHLD (rather than kill, raise or sigqueue)? */
+static int
+from_child(const siginfo_t *si)
+{
+    switch (si->si_code) {
+    case CLD_EXITED:
+    case CLD_KILLED:
+    case CLD_DUMPED:
+    case CLD_TRAPPED:
+    case CLD_STOPPED:
+    case CLD_CONTINUED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int
 user_ignores(const struct sigaction *ua)
 {
@@ -158,6 +175,12 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
     int opts = WEXITED | WNOHANG | WNOWAIT;
     siginfo_t seen;
     int ran_user = 0;
+    /*
+     * A SIGCHLD that no child sent (kill, raise, sigqueue) is the program's
+     * as it is.  It may have merged with a child's, so the sweep below runs
+     * all the same.
+     */
+    int sent = info != NULL && !from_child(info) && !ward__is_reraise(info);
 
     ward__posix_sigchld();
     if (!(ua->sa_flags & SA_NOCLDSTOP) && user_has_handler(ua))
@@ -211,9 +234,15 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
         }
         break;
     }
+    if (sent && !ran_user) {
+        ua = &user_act[atomic_load(&user_idx)];
+        if (user_has_handler(ua)) {
+            call_user(ua, sig, info, ctx);
+            ran_user = 1;
+        }
+    }
     if (!ran_user)
         ward__quiet_signals++;
-    (void)info;
     errno = e;
 }
 

@@ -130,6 +130,9 @@ extern _Atomic int ward__deferred;
 extern _Atomic int ward__inflight;
 void ward__birth_begin(void);
 void ward__birth_end(void);
+/* SIGCHLD again, marked as ward's own (see slots.c). */
+void ward__reraise(void);
+int ward__is_reraise(const siginfo_t *si);
 /*
  * Counts, per thread, the SIGCHLD handlers of ward's own that ran without
  * running a handler of the program (the posix backend's, the guard's).  A

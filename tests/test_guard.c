@@ -472,3 +472,57 @@ Test(guard, fork_while_threads_set_sigchld_action)
     signal(SIGCHLD, SIG_DFL);
     cr_assert_eq(hung, -1, "child %d hung in sigaction(SIGCHLD)", hung);
 }
+
+static volatile sig_atomic_t info_runs, info_code, info_value;
+
+static void
+info_handler(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    info_code = si->si_code;
+    info_value = si->si_value.sival_int;
+    info_runs++;
+}
+
+static void
+wait_info_runs(int n)
+{
+    for (double end = wt_now_ms() + 5000; info_runs < n && wt_now_ms() < end;)
+        wt_sleep_ms(1);
+}
+
+/* A SIGCHLD that no child sent is the program's to receive. */
+Test(guard, sigchld_sent_by_the_program_reaches_its_handler)
+{
+    struct sigaction sa;
+    union sigval v;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = info_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    /* A private child with a report pending must not hide it either. */
+    ward_child *c = wt_spawn_ok(NULL, "exit", "4");
+
+    wt_wait_ended(ward_pid(c));
+    cr_assert_eq(raise(SIGCHLD), 0);
+    wait_info_runs(1);
+    cr_assert_eq(info_runs, 1, "raise(SIGCHLD) ran the handler %d times", (int)info_runs);
+#ifdef SI_TKILL
+    cr_assert_eq(info_code, SI_TKILL);
+#endif
+    cr_assert_eq(kill(getpid(), SIGCHLD), 0);
+    wait_info_runs(2);
+    cr_assert_eq(info_runs, 2, "kill(SIGCHLD) ran the handler %d times", (int)info_runs);
+    cr_assert_eq(info_code, SI_USER);
+    v.sival_int = 4242;
+    cr_assert_eq(sigqueue(getpid(), SIGCHLD, v), 0);
+    wait_info_runs(3);
+    cr_assert_eq(info_runs, 3, "sigqueue(SIGCHLD) ran the handler %d times", (int)info_runs);
+    cr_assert_eq(info_code, SI_QUEUE);
+    cr_assert_eq(info_value, 4242);
+    wt_reap_exit(c, 4);
+    signal(SIGCHLD, SIG_DFL);
+}
