@@ -246,12 +246,30 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
     errno = e;
 }
 
-/* Install the guard's handler with the program's SA_RESTART choice. */
+/*
+ * Set once something needs the guard's handler whatever the program's
+ * action: the posix backend's events descriptor, which only a handler can
+ * make readable.
+ */
+static _Atomic int handler_wanted;
+static void want_handler(void);
+
+/*
+ * Install the guard's handler with the program's SA_RESTART choice, or the
+ * program's own action where no handler is needed.  A caught signal makes
+ * nanosleep(), poll(), select(), epoll_wait() fail with EINTR, SA_RESTART or
+ * not, where SIG_DFL would interrupt nothing: with no handler of the
+ * program's to emulate and no children to reap for it, the kernel's default
+ * is left in place.  Private children need no handler: ward waits for them
+ * by pidfd or by pid, and a program without a handler cannot be shown one.
+ */
 static int
 install(const struct sigaction *ua)
 {
     struct sigaction sa;
 
+    if (!user_has_handler(ua) && !user_ignores(ua) && !atomic_load(&handler_wanted))
+        return ward__real.sigaction(SIGCHLD, ua, NULL);
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = guard_handler;
     sa.sa_flags = SA_SIGINFO | (ua->sa_flags & SA_RESTART);
@@ -308,6 +326,7 @@ guard_init(void)
                        guard_atfork_child) != 0)
         return;
     ward__guarded = 1;
+    ward__guard_want_handler = want_handler;
     if (install(&old) == 0)
         guard_ok = 1;
 }
@@ -317,6 +336,19 @@ ready(void)
 {
     pthread_once(&guard_once, guard_init);
     return guard_ok;
+}
+
+/* The posix backend's events descriptor needs the guard's handler. */
+static void
+want_handler(void)
+{
+    if (!ready() || atomic_exchange(&handler_wanted, 1))
+        return;
+    ward__sig_enter();
+    pthread_mutex_lock(&user_lock);
+    (void)install(&user_act[atomic_load(&user_idx)]);
+    pthread_mutex_unlock(&user_lock);
+    ward__sig_leave();
 }
 
 __attribute__((constructor)) static void

@@ -147,6 +147,11 @@ extern _Thread_local unsigned int ward__quiet_signals
 
 /* Set when libward-guard's SIGCHLD handler is in place. */
 extern int ward__guarded;
+/*
+ * Set by libward-guard: makes its SIGCHLD handler stay installed even where
+ * the program's action needs none (the posix events descriptor needs it).
+ */
+extern void (*ward__guard_want_handler)(void);
 /* Called by the guard's handler: wake ward's own waiters.  Async-signal-safe. */
 void ward__posix_sigchld(void);
 

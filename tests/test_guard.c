@@ -10,6 +10,7 @@
 #include "common.h"
 
 #include <ev.h>
+#include <poll.h>
 
 #include "ward/ev.h"
 
@@ -525,4 +526,43 @@ Test(guard, sigchld_sent_by_the_program_reaches_its_handler)
     cr_assert_eq(info_value, 4242);
     wt_reap_exit(c, 4);
     signal(SIGCHLD, SIG_DFL);
+}
+
+/*
+ * With SIGCHLD at SIG_DFL nothing interrupts a sleep when a child exits;
+ * under the guard neither a private child's exit nor the program's own may.
+ */
+Test(guard, child_exits_do_not_interrupt_sleeps_under_sig_dfl)
+{
+    /*
+     * This suite opens the events descriptor, which on the posix backend
+     * is a self-pipe only a SIGCHLD handler can fill: a program that asks
+     * for it accepts the handler's EINTRs (see ward_events_fd(3)).
+     */
+    if (wt_posix_backend())
+        return;
+    for (int round = 0; round < 2; round++) {
+        ward_child *c = wt_spawn_ok(NULL, "sleep", "30");
+        pid_t pid = fork();
+        double t0;
+        int st, r;
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            usleep(30000);
+            _exit(0);
+        }
+        t0 = wt_now_ms();
+        if (round == 0) {
+            struct timespec ts = { 0, 300 * 1000000L };
+
+            r = nanosleep(&ts, NULL);
+        } else {
+            r = poll(NULL, 0, 300);
+        }
+        cr_assert_eq(r, 0, "%s failed after %.0f ms: %s", round == 0 ? "nanosleep" : "poll",
+                     wt_now_ms() - t0, strerror(errno));
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        wt_reap_exit(c, 0);
+    }
 }
