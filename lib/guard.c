@@ -468,8 +468,39 @@ take_wait4(const siginfo_t *seen, void *arg)
     return 1;
 }
 
+/*
+ * Does the program ignore SIGCHLD (SIG_IGN or SA_NOCLDWAIT)?  The kernel
+ * would then reap its children as they end and never report an exit: a wait
+ * blocks until none is left and fails with ECHILD.  The guard cannot leave
+ * that to the kernel (it would reap private children too), so its handler
+ * reaps the program's, and a wait that wins the race against the handler
+ * discards the exit it got, as the kernel would never have given it.
+ */
+static int
+program_ignores(void)
+{
+    return guard_ok && self_pid() == owner && user_ignores(&user_act[atomic_load(&user_idx)]);
+}
+
+static pid_t wait4_once(pid_t pid, int *status, int options, struct rusage *usage);
+
 GUARD_EXPORT pid_t
 wait4(pid_t pid, int *status, int options, struct rusage *usage)
+{
+    for (;;) {
+        int st = 0;
+        pid_t r = wait4_once(pid, &st, options, usage);
+
+        if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)) && program_ignores())
+            continue;
+        if (r > 0 && status != NULL)
+            *status = st;
+        return r;
+    }
+}
+
+static pid_t
+wait4_once(pid_t pid, int *status, int options, struct rusage *usage)
 {
     struct take_wait4 t = { status, options, usage, 0 };
     int wopts, r;
@@ -522,5 +553,19 @@ waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
     ward__real_init();
     if (ward__init() == -1 || info == NULL)
         return ward__real.waitid(idtype, id, info, options);
-    return ward__waitid(idtype, id, info, options);
+    for (;;) {
+        int r = ward__waitid(idtype, id, info, options);
+
+        if (r == 0 && info->si_pid != 0 && is_exit(info) && program_ignores()) {
+            /* The kernel would have reaped it at its exit (see wait4). */
+            if (options & WNOWAIT) {
+                siginfo_t gone;
+
+                (void)ward__real.waitid(P_PID, (id_t)info->si_pid, &gone,
+                                        WEXITED | WNOHANG);
+            }
+            continue;
+        }
+        return r;
+    }
 }

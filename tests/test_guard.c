@@ -566,3 +566,33 @@ Test(guard, child_exits_do_not_interrupt_sleeps_under_sig_dfl)
         wt_reap_exit(c, 0);
     }
 }
+
+/*
+ * With SIGCHLD ignored the kernel reaps the program's children itself: a
+ * wait for one blocks until it has ended, then fails with ECHILD.
+ */
+Test(guard, sig_ign_waits_fail_with_echild)
+{
+    cr_assert_neq(signal(SIGCHLD, SIG_IGN), SIG_ERR);
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = fork();
+        siginfo_t si;
+        int st = -1, r;
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            usleep(20000);
+            _exit(9);
+        }
+        if (i % 3 == 0)
+            r = (int)waitpid(pid, &st, 0);
+        else if (i % 3 == 1)
+            r = (int)wait(&st);
+        else
+            r = waitid(P_ALL, 0, &si, WEXITED);
+        cr_assert_eq(r, -1, "wait %d returned %d (status 0x%x) under SIG_IGN", i, r, st);
+        cr_assert_eq(errno, ECHILD);
+        cr_assert(wt_reaped(pid));
+    }
+    signal(SIGCHLD, SIG_DFL);
+}
