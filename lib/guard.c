@@ -12,14 +12,21 @@
  * they never report a private child and never sleep on one alone.  A wait
  * for a private pid fails with ECHILD, as for any pid that is not a child.
  *
- * SIGCHLD belongs to the guard: its handler stays installed whatever the
- * program asks for, and the program's disposition is kept aside and emulated:
- *  - a handler is run only if a non-private child has a report, with a
- *    siginfo_t that describes that child, its sa_mask, SA_NODEFER,
- *    SA_RESETHAND and SA_SIGINFO honoured;
- *  - SIG_IGN and SA_NOCLDWAIT make the guard reap the program's own
- *    children as the kernel would, and never a private one;
- *  - SA_NOCLDSTOP hides stops and continues from the program's handler.
+ * SIGCHLD's disposition is emulated: the program's is kept aside, and the
+ * guard's handler is in the kernel only while something needs it (the
+ * program has a handler or ignores SIGCHLD, or the posix backend's events
+ * descriptor is open); under SIG_DFL the kernel's default stays, so that
+ * no child's exit interrupts the program's sleeps.  The handler
+ *  - runs a handler of the program only if a non-private child has a
+ *    report, with a siginfo_t that describes that child, or for a SIGCHLD
+ *    no child sent (kill, raise, sigqueue), with its own; its sa_mask,
+ *    SA_NODEFER, SA_RESETHAND and SA_SIGINFO honoured;
+ *  - under SIG_IGN and SA_NOCLDWAIT reaps the program's own children as
+ *    the kernel would, and never a private one (and the wait family then
+ *    discards exits, which the kernel would never have reported);
+ *  - hides stops and continues from the program's handler (SA_NOCLDSTOP).
+ * The state belongs to one process: a vfork() child, which shares it, has
+ * its sigaction(SIGCHLD) passed to the kernel.
  * To look past a private child that has a report, the handler reaps it into
  * its slot (see slots.c) without taking any lock.
  */
@@ -167,6 +174,54 @@ clear_private(struct ward__slot *s, const siginfo_t *seen)
     return 0;
 }
 
+/*
+ * The report of the program's own child that its handler last ran for.
+ * The handler sees the first ready child only (a WNOWAIT wait for any
+ * child), so a child of the program's that stopped or ended and is not
+ * waited for stays in front of every later report.  Its report has had its
+ * SIGCHLD; later signals are not for it, and the handler does not run
+ * again for it.  Forgotten when the program waits for that child.
+ */
+static _Atomic unsigned long long delivered;
+
+static unsigned long long
+report_key(const siginfo_t *si)
+{
+    return ((unsigned long long)(unsigned int)si->si_pid << 32) |
+           ((unsigned long long)(si->si_code & 0xff) << 16) |
+           (unsigned long long)(si->si_status & 0xffff);
+}
+
+static void
+forget_delivered(pid_t pid)
+{
+    unsigned long long k = atomic_load(&delivered);
+
+    if (pid > 0 && (pid_t)(k >> 32) == pid)
+        (void)atomic_compare_exchange_strong(&delivered, &k, 0);
+}
+
+/*
+ * The first ready report, seen, has had its SIGCHLD.  Did this signal come
+ * from another child of the program's, hidden behind it?  Then seen becomes
+ * that child's report.
+ */
+static int
+newer_own_report(const siginfo_t *info, int opts, siginfo_t *seen)
+{
+    siginfo_t again;
+
+    if (info == NULL || !from_child(info) || info->si_pid == seen->si_pid ||
+        ward__slot_find(info->si_pid) != NULL || atomic_load(&ward__inflight) > 0)
+        return 0;
+    memset(&again, 0, sizeof(again));
+    if (ward__real.waitid(P_PID, (id_t)info->si_pid, &again, opts) == -1 || again.si_pid == 0 ||
+        report_key(&again) == atomic_load(&delivered))
+        return 0;
+    *seen = again;
+    return 1;
+}
+
 static void
 guard_handler(int sig, siginfo_t *info, void *ctx)
 {
@@ -228,6 +283,10 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
             continue;
         }
         if (user_has_handler(ua)) {
+            if (report_key(&seen) == atomic_load(&delivered) &&
+                !newer_own_report(info, opts, &seen))
+                break;
+            atomic_store(&delivered, report_key(&seen));
             seen.si_signo = SIGCHLD;
             call_user(ua, sig, &seen, ctx);
             ran_user = 1;
@@ -491,6 +550,8 @@ wait4(pid_t pid, int *status, int options, struct rusage *usage)
         int st = 0;
         pid_t r = wait4_once(pid, &st, options, usage);
 
+        if (r > 0)
+            forget_delivered(r);
         if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)) && program_ignores())
             continue;
         if (r > 0 && status != NULL)
@@ -555,6 +616,9 @@ waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
         return ward__real.waitid(idtype, id, info, options);
     for (;;) {
         int r = ward__waitid(idtype, id, info, options);
+
+        if (r == 0 && !(options & WNOWAIT))
+            forget_delivered(info->si_pid);
 
         if (r == 0 && info->si_pid != 0 && is_exit(info) && program_ignores()) {
             /* The kernel would have reaped it at its exit (see wait4). */

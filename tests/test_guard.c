@@ -596,3 +596,41 @@ Test(guard, sig_ign_waits_fail_with_echild)
     }
     signal(SIGCHLD, SIG_DFL);
 }
+
+/*
+ * A child of the program's stops and is not waited for: its SIGCHLD ran
+ * the handler once, and later private exits must not run it again.
+ */
+Test(guard, stopped_own_child_does_not_rerun_handler_for_private_exits)
+{
+    struct sigaction sa;
+    pid_t pid;
+    int st;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = info_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    wait_info_runs(1);
+    cr_assert_eq(info_runs, 1);
+    cr_assert_eq(info_code, CLD_STOPPED);
+    for (int i = 0; i < 10; i++)
+        wt_reap_exit(wt_spawn_ok(NULL, "exit", "3"), 3);
+    wt_sleep_ms(50);
+    cr_assert_eq(info_runs, 1, "the handler ran %d times for one stop", (int)info_runs);
+    /* A new report of that child runs it again. */
+    kill(pid, SIGKILL);
+    wait_info_runs(2);
+    cr_assert_eq(info_runs, 2);
+    cr_assert_eq(info_code, CLD_KILLED);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    signal(SIGCHLD, SIG_DFL);
+}
