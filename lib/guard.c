@@ -12,14 +12,21 @@
  * they never report a private child and never sleep on one alone.  A wait
  * for a private pid fails with ECHILD, as for any pid that is not a child.
  *
- * SIGCHLD belongs to the guard: its handler stays installed whatever the
- * program asks for, and the program's disposition is kept aside and emulated:
- *  - a handler is run only if a non-private child has a report, with a
- *    siginfo_t that describes that child, its sa_mask, SA_NODEFER,
- *    SA_RESETHAND and SA_SIGINFO honoured;
- *  - SIG_IGN and SA_NOCLDWAIT make the guard reap the program's own
- *    children as the kernel would, and never a private one;
- *  - SA_NOCLDSTOP hides stops and continues from the program's handler.
+ * SIGCHLD's disposition is emulated: the program's is kept aside, and the
+ * guard's handler is in the kernel only while something needs it (the
+ * program has a handler or ignores SIGCHLD, or the posix backend's events
+ * descriptor is open); under SIG_DFL the kernel's default stays, so that
+ * no child's exit interrupts the program's sleeps.  The handler
+ *  - runs a handler of the program only if a non-private child has a
+ *    report, with a siginfo_t that describes that child, or for a SIGCHLD
+ *    no child sent (kill, raise, sigqueue), with its own; its sa_mask,
+ *    SA_NODEFER, SA_RESETHAND and SA_SIGINFO honoured;
+ *  - under SIG_IGN and SA_NOCLDWAIT reaps the program's own children as
+ *    the kernel would, and never a private one (and the wait family then
+ *    discards exits, which the kernel would never have reported);
+ *  - hides stops and continues from the program's handler (SA_NOCLDSTOP).
+ * The state belongs to one process: a vfork() child, which shares it, has
+ * its sigaction(SIGCHLD) passed to the kernel.
  * To look past a private child that has a report, the handler reaps it into
  * its slot (see slots.c) without taking any lock.
  */
@@ -29,6 +36,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 #define GUARD_EXPORT __attribute__((visibility("default")))
 
@@ -48,12 +58,50 @@ static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
 static sighandler_fn (*real_signal)(int, sighandler_fn);
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 static int guard_ok;
+/*
+ * The process the state above belongs to.  A vfork() child (CPython's
+ * _posixsubprocess, posix_spawn() emulations) shares this memory but not
+ * the parent's signal actions: what it does to SIGCHLD must reach its own
+ * kernel state only, never the parent's copy of the program's action.
+ */
+static pid_t owner;
+
+/*
+ * The pid of the process running now, asked of the kernel: a C library
+ * that caches getpid() would answer for the parent in a vfork() child.
+ */
+static pid_t
+self_pid(void)
+{
+#if defined(__linux__) && defined(SYS_getpid)
+    return (pid_t)syscall(SYS_getpid);
+#else
+    return getpid();
+#endif
+}
 
 static int
 is_exit(const siginfo_t *si)
 {
     return si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
            si->si_code == CLD_DUMPED;
+}
+
+/* Did a child send this SIGCHLD (rather than kill, raise or sigqueue)? */
+static int
+from_child(const siginfo_t *si)
+{
+    switch (si->si_code) {
+    case CLD_EXITED:
+    case CLD_KILLED:
+    case CLD_DUMPED:
+    case CLD_TRAPPED:
+    case CLD_STOPPED:
+    case CLD_CONTINUED:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static int
@@ -126,6 +174,54 @@ clear_private(struct ward__slot *s, const siginfo_t *seen)
     return 0;
 }
 
+/*
+ * The report of the program's own child that its handler last ran for.
+ * The handler sees the first ready child only (a WNOWAIT wait for any
+ * child), so a child of the program's that stopped or ended and is not
+ * waited for stays in front of every later report.  Its report has had its
+ * SIGCHLD; later signals are not for it, and the handler does not run
+ * again for it.  Forgotten when the program waits for that child.
+ */
+static _Atomic unsigned long long delivered;
+
+static unsigned long long
+report_key(const siginfo_t *si)
+{
+    return ((unsigned long long)(unsigned int)si->si_pid << 32) |
+           ((unsigned long long)(si->si_code & 0xff) << 16) |
+           (unsigned long long)(si->si_status & 0xffff);
+}
+
+static void
+forget_delivered(pid_t pid)
+{
+    unsigned long long k = atomic_load(&delivered);
+
+    if (pid > 0 && (pid_t)(k >> 32) == pid)
+        (void)atomic_compare_exchange_strong(&delivered, &k, 0);
+}
+
+/*
+ * The first ready report, seen, has had its SIGCHLD.  Did this signal come
+ * from another child of the program's, hidden behind it?  Then seen becomes
+ * that child's report.
+ */
+static int
+newer_own_report(const siginfo_t *info, int opts, siginfo_t *seen)
+{
+    siginfo_t again;
+
+    if (info == NULL || !from_child(info) || info->si_pid == seen->si_pid ||
+        ward__slot_find(info->si_pid) != NULL || atomic_load(&ward__inflight) > 0)
+        return 0;
+    memset(&again, 0, sizeof(again));
+    if (ward__real.waitid(P_PID, (id_t)info->si_pid, &again, opts) == -1 || again.si_pid == 0 ||
+        report_key(&again) == atomic_load(&delivered))
+        return 0;
+    *seen = again;
+    return 1;
+}
+
 static void
 guard_handler(int sig, siginfo_t *info, void *ctx)
 {
@@ -134,6 +230,12 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
     int opts = WEXITED | WNOHANG | WNOWAIT;
     siginfo_t seen;
     int ran_user = 0;
+    /*
+     * A SIGCHLD that no child sent (kill, raise, sigqueue) is the program's
+     * as it is.  It may have merged with a child's, so the sweep below runs
+     * all the same.
+     */
+    int sent = info != NULL && !from_child(info) && !ward__is_reraise(info);
 
     ward__posix_sigchld();
     if (!(ua->sa_flags & SA_NOCLDSTOP) && user_has_handler(ua))
@@ -181,24 +283,52 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
             continue;
         }
         if (user_has_handler(ua)) {
+            if (report_key(&seen) == atomic_load(&delivered) &&
+                !newer_own_report(info, opts, &seen))
+                break;
+            atomic_store(&delivered, report_key(&seen));
             seen.si_signo = SIGCHLD;
             call_user(ua, sig, &seen, ctx);
             ran_user = 1;
         }
         break;
     }
+    if (sent && !ran_user) {
+        ua = &user_act[atomic_load(&user_idx)];
+        if (user_has_handler(ua)) {
+            call_user(ua, sig, info, ctx);
+            ran_user = 1;
+        }
+    }
     if (!ran_user)
         ward__quiet_signals++;
-    (void)info;
     errno = e;
 }
 
-/* Install the guard's handler with the program's SA_RESTART choice. */
+/*
+ * Set once something needs the guard's handler whatever the program's
+ * action: the posix backend's events descriptor, which only a handler can
+ * make readable.
+ */
+static _Atomic int handler_wanted;
+static void want_handler(void);
+
+/*
+ * Install the guard's handler with the program's SA_RESTART choice, or the
+ * program's own action where no handler is needed.  A caught signal makes
+ * nanosleep(), poll(), select(), epoll_wait() fail with EINTR, SA_RESTART or
+ * not, where SIG_DFL would interrupt nothing: with no handler of the
+ * program's to emulate and no children to reap for it, the kernel's default
+ * is left in place.  Private children need no handler: ward waits for them
+ * by pidfd or by pid, and a program without a handler cannot be shown one.
+ */
 static int
 install(const struct sigaction *ua)
 {
     struct sigaction sa;
 
+    if (!user_has_handler(ua) && !user_ignores(ua) && !atomic_load(&handler_wanted))
+        return ward__real.sigaction(SIGCHLD, ua, NULL);
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = guard_handler;
     sa.sa_flags = SA_SIGINFO | (ua->sa_flags & SA_RESTART);
@@ -206,6 +336,36 @@ install(const struct sigaction *ua)
         sa.sa_flags |= SA_RESTART;
     sigemptyset(&sa.sa_mask);
     return ward__real.sigaction(SIGCHLD, &sa, NULL);
+}
+
+/*
+ * fork() from one thread while another is in sigaction(SIGCHLD): the child
+ * would inherit user_lock held by a thread it does not have.  The lock is
+ * taken around the fork (signals blocked, as in sigaction()), and the child,
+ * which owns its copy of the state, starts with a fresh one.
+ */
+static void
+guard_atfork_prepare(void)
+{
+    ward__sig_enter();
+    pthread_mutex_lock(&user_lock);
+}
+
+static void
+guard_atfork_parent(void)
+{
+    pthread_mutex_unlock(&user_lock);
+    ward__sig_leave();
+}
+
+static void
+guard_atfork_child(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+
+    memcpy(&user_lock, &m, sizeof(m));
+    owner = self_pid();
+    ward__sig_leave();
 }
 
 static void
@@ -220,7 +380,12 @@ guard_init(void)
         return;
     /* What the process had before us (SIG_IGN survives exec) is its action. */
     user_act[0] = old;
+    owner = self_pid();
+    if (pthread_atfork(guard_atfork_prepare, guard_atfork_parent,
+                       guard_atfork_child) != 0)
+        return;
     ward__guarded = 1;
+    ward__guard_want_handler = want_handler;
     if (install(&old) == 0)
         guard_ok = 1;
 }
@@ -230,6 +395,19 @@ ready(void)
 {
     pthread_once(&guard_once, guard_init);
     return guard_ok;
+}
+
+/* The posix backend's events descriptor needs the guard's handler. */
+static void
+want_handler(void)
+{
+    if (!ready() || atomic_exchange(&handler_wanted, 1))
+        return;
+    ward__sig_enter();
+    pthread_mutex_lock(&user_lock);
+    (void)install(&user_act[atomic_load(&user_idx)]);
+    pthread_mutex_unlock(&user_lock);
+    ward__sig_leave();
 }
 
 __attribute__((constructor)) static void
@@ -249,6 +427,27 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
         ward__real_init();
         return ward__real.sigaction(sig, act, oact);
     }
+    if (self_pid() != owner) {
+        /*
+         * A child that shares our memory (vfork) or that did not go through
+         * fork()'s handlers: its action is its own kernel's business.  The
+         * previous action is the program's where the guard's is in place.
+         */
+        if (ward__real.sigaction(sig, act, &prev) == -1)
+            return -1;
+        if (oact != NULL) {
+            if ((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == guard_handler)
+                *oact = user_act[atomic_load(&user_idx)];
+            else
+                *oact = prev;
+        }
+        return 0;
+    }
+    /*
+     * sigaction() is async-signal-safe: a handler that calls it while this
+     * thread holds the lock must not find it taken.
+     */
+    ward__sig_enter();
     pthread_mutex_lock(&user_lock);
     prev = user_act[atomic_load(&user_idx)];
     if (act != NULL) {
@@ -259,6 +458,7 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
         (void)install(act);
     }
     pthread_mutex_unlock(&user_lock);
+    ward__sig_leave();
     if (oact != NULL)
         *oact = prev;
     return 0;
@@ -327,8 +527,41 @@ take_wait4(const siginfo_t *seen, void *arg)
     return 1;
 }
 
+/*
+ * Does the program ignore SIGCHLD (SIG_IGN or SA_NOCLDWAIT)?  The kernel
+ * would then reap its children as they end and never report an exit: a wait
+ * blocks until none is left and fails with ECHILD.  The guard cannot leave
+ * that to the kernel (it would reap private children too), so its handler
+ * reaps the program's, and a wait that wins the race against the handler
+ * discards the exit it got, as the kernel would never have given it.
+ */
+static int
+program_ignores(void)
+{
+    return guard_ok && self_pid() == owner && user_ignores(&user_act[atomic_load(&user_idx)]);
+}
+
+static pid_t wait4_once(pid_t pid, int *status, int options, struct rusage *usage);
+
 GUARD_EXPORT pid_t
 wait4(pid_t pid, int *status, int options, struct rusage *usage)
+{
+    for (;;) {
+        int st = 0;
+        pid_t r = wait4_once(pid, &st, options, usage);
+
+        if (r > 0)
+            forget_delivered(r);
+        if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)) && program_ignores())
+            continue;
+        if (r > 0 && status != NULL)
+            *status = st;
+        return r;
+    }
+}
+
+static pid_t
+wait4_once(pid_t pid, int *status, int options, struct rusage *usage)
 {
     struct take_wait4 t = { status, options, usage, 0 };
     int wopts, r;
@@ -381,5 +614,22 @@ waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
     ward__real_init();
     if (ward__init() == -1 || info == NULL)
         return ward__real.waitid(idtype, id, info, options);
-    return ward__waitid(idtype, id, info, options);
+    for (;;) {
+        int r = ward__waitid(idtype, id, info, options);
+
+        if (r == 0 && !(options & WNOWAIT))
+            forget_delivered(info->si_pid);
+
+        if (r == 0 && info->si_pid != 0 && is_exit(info) && program_ignores()) {
+            /* The kernel would have reaped it at its exit (see wait4). */
+            if (options & WNOWAIT) {
+                siginfo_t gone;
+
+                (void)ward__real.waitid(P_PID, (id_t)info->si_pid, &gone,
+                                        WEXITED | WNOHANG);
+            }
+            continue;
+        }
+        return r;
+    }
 }

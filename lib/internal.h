@@ -130,6 +130,9 @@ extern _Atomic int ward__deferred;
 extern _Atomic int ward__inflight;
 void ward__birth_begin(void);
 void ward__birth_end(void);
+/* SIGCHLD again, marked as ward's own (see slots.c). */
+void ward__reraise(void);
+int ward__is_reraise(const siginfo_t *si);
 /*
  * Counts, per thread, the SIGCHLD handlers of ward's own that ran without
  * running a handler of the program (the posix backend's, the guard's).  A
@@ -144,6 +147,11 @@ extern _Thread_local unsigned int ward__quiet_signals
 
 /* Set when libward-guard's SIGCHLD handler is in place. */
 extern int ward__guarded;
+/*
+ * Set by libward-guard: makes its SIGCHLD handler stay installed even where
+ * the program's action needs none (the posix events descriptor needs it).
+ */
+extern void (*ward__guard_want_handler)(void);
 /* Called by the guard's handler: wake ward's own waiters.  Async-signal-safe. */
 void ward__posix_sigchld(void);
 

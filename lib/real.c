@@ -10,6 +10,7 @@
 #include "internal.h"
 
 int ward__guarded;
+void (*ward__guard_want_handler)(void);
 _Thread_local unsigned int ward__quiet_signals __attribute__((tls_model("initial-exec")));
 
 #ifdef WARD_GUARD

@@ -53,7 +53,34 @@ ward__birth_end(void)
 {
     atomic_fetch_sub(&ward__inflight, 1);
     if (atomic_exchange(&ward__deferred, 0))
-        (void)raise(SIGCHLD);
+        ward__reraise();
+}
+
+/*
+ * Send SIGCHLD again for the guard's handler.  It is marked with a value no
+ * program sends, so that the handler can tell it from a SIGCHLD the program
+ * sent itself (kill, raise, sigqueue), which is the program's to receive.
+ * It is sent to this thread, whose pending set no child's SIGCHLD (sent to
+ * the process) shares: it cannot swallow one of those.
+ */
+void
+ward__reraise(void)
+{
+#ifdef __GLIBC__
+    union sigval v;
+
+    v.sival_ptr = (void *)&ward__deferred;
+    if (pthread_sigqueue(pthread_self(), SIGCHLD, v) == 0)
+        return;
+#endif
+    (void)raise(SIGCHLD);
+}
+
+int
+ward__is_reraise(const siginfo_t *si)
+{
+    return si->si_code == SI_QUEUE && si->si_value.sival_ptr == (void *)&ward__deferred &&
+           si->si_pid == getpid();
 }
 
 struct ward__slot *
@@ -148,5 +175,5 @@ ward__slot_unclaim(struct ward__slot *s, pid_t pid)
     atomic_store(&s->word, WARD__SLOT_WORD(pid, WARD__SLOT_PRESENT));
     /* The guard's handler may have given up on a report behind this child. */
     if (atomic_exchange(&ward__deferred, 0))
-        (void)raise(SIGCHLD);
+        ward__reraise();
 }

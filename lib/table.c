@@ -251,7 +251,7 @@ reaped:
         ward__slot_release(c->slot);
         c->slot = NULL;
         if (atomic_exchange(&ward__deferred, 0))
-            (void)raise(SIGCHLD);
+            ward__reraise();
     }
     ward__table_remove(c);
     if (c->watched)

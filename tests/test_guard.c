@@ -10,6 +10,7 @@
 #include "common.h"
 
 #include <ev.h>
+#include <poll.h>
 
 #include "ward/ev.h"
 
@@ -365,4 +366,271 @@ Test(guard, handler_not_run_for_private_children_with_other_threads)
     pthread_join(t, NULL);
     signal(SIGCHLD, SIG_DFL);
     cr_assert_eq(handler_runs, 0, "handler ran %d times for private children", (int)handler_runs);
+}
+
+/*
+ * A vfork() child shares the parent's memory but not its signal actions;
+ * CPython's _posixsubprocess resets SIGCHLD in such a child before exec.
+ * The parent's action, as the guard keeps it, must not change.
+ */
+Test(guard, vfork_child_sigaction_leaves_parent_action)
+{
+    struct sigaction sa, cur;
+    pid_t pid;
+    int st;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = counting_handler;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    pid = vfork();
+    if (pid == 0) {
+        struct sigaction dfl, prev;
+
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        if (sigaction(SIGCHLD, &dfl, &prev) != 0)
+            _exit(2);
+        /* The child sees the action it inherited, as without the guard. */
+        _exit(prev.sa_handler == counting_handler ? 0 : 3);
+    }
+    cr_assert_geq(pid, 0, "vfork: %s", strerror(errno));
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "vfork child: 0x%x", st);
+    cr_assert_eq(sigaction(SIGCHLD, NULL, &cur), 0);
+    cr_assert_eq((void *)cur.sa_handler, (void *)counting_handler,
+                 "the vfork child changed the parent's SIGCHLD action");
+    /* And the handler still runs for the program's own children. */
+    handler_runs = 0;
+    pid = fork_own(0);
+    for (double end = wt_now_ms() + 5000; handler_runs == 0 && wt_now_ms() < end;)
+        wt_sleep_ms(5);
+    cr_assert_geq(handler_runs, 1, "the parent's handler no longer runs");
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    signal(SIGCHLD, SIG_DFL);
+}
+
+static void *
+sigaction_thread(void *arg)
+{
+    struct sigaction sa;
+
+    (void)arg;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = counting_handler;
+    sigemptyset(&sa.sa_mask);
+    while (!atomic_load(&stop_thief))
+        (void)sigaction(SIGCHLD, &sa, NULL);
+    return NULL;
+}
+
+/*
+ * One thread forks while others change SIGCHLD's action: a child must never
+ * inherit a lock of the guard's that a thread it lacks was holding.
+ */
+Test(guard, fork_while_threads_set_sigchld_action)
+{
+    enum { N = 1000, T = 2 };
+    pthread_t t[T];
+    int hung = -1;
+
+    for (int i = 0; i < T; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, sigaction_thread, NULL), 0);
+    for (int i = 0; i < N && hung == -1; i++) {
+        pid_t pid = fork();
+        int st;
+
+        if (pid == 0) {
+            struct sigaction sa;
+
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = SIG_DFL;
+            sigemptyset(&sa.sa_mask);
+            _exit(sigaction(SIGCHLD, &sa, NULL) == 0 ? 0 : 1);
+        }
+        cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+        for (double end = wt_now_ms() + 3000;;) {
+            pid_t r = waitpid(pid, &st, WNOHANG);
+
+            if (r == pid) {
+                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: 0x%x", i, st);
+                break;
+            }
+            cr_assert_eq(r, 0, "waitpid: %s", strerror(errno));
+            if (wt_now_ms() > end) {
+                hung = i;
+                kill(pid, SIGKILL);
+                cr_assert_eq(waitpid(pid, &st, 0), pid);
+                break;
+            }
+            sched_yield();
+        }
+    }
+    atomic_store(&stop_thief, 1);
+    for (int i = 0; i < T; i++)
+        pthread_join(t[i], NULL);
+    signal(SIGCHLD, SIG_DFL);
+    cr_assert_eq(hung, -1, "child %d hung in sigaction(SIGCHLD)", hung);
+}
+
+static volatile sig_atomic_t info_runs, info_code, info_value;
+
+static void
+info_handler(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    info_code = si->si_code;
+    info_value = si->si_value.sival_int;
+    info_runs++;
+}
+
+static void
+wait_info_runs(int n)
+{
+    for (double end = wt_now_ms() + 5000; info_runs < n && wt_now_ms() < end;)
+        wt_sleep_ms(1);
+}
+
+/* A SIGCHLD that no child sent is the program's to receive. */
+Test(guard, sigchld_sent_by_the_program_reaches_its_handler)
+{
+    struct sigaction sa;
+    union sigval v;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = info_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    /* A private child with a report pending must not hide it either. */
+    ward_child *c = wt_spawn_ok(NULL, "exit", "4");
+
+    wt_wait_ended(ward_pid(c));
+    cr_assert_eq(raise(SIGCHLD), 0);
+    wait_info_runs(1);
+    cr_assert_eq(info_runs, 1, "raise(SIGCHLD) ran the handler %d times", (int)info_runs);
+#ifdef SI_TKILL
+    cr_assert_eq(info_code, SI_TKILL);
+#endif
+    cr_assert_eq(kill(getpid(), SIGCHLD), 0);
+    wait_info_runs(2);
+    cr_assert_eq(info_runs, 2, "kill(SIGCHLD) ran the handler %d times", (int)info_runs);
+    cr_assert_eq(info_code, SI_USER);
+    v.sival_int = 4242;
+    cr_assert_eq(sigqueue(getpid(), SIGCHLD, v), 0);
+    wait_info_runs(3);
+    cr_assert_eq(info_runs, 3, "sigqueue(SIGCHLD) ran the handler %d times", (int)info_runs);
+    cr_assert_eq(info_code, SI_QUEUE);
+    cr_assert_eq(info_value, 4242);
+    wt_reap_exit(c, 4);
+    signal(SIGCHLD, SIG_DFL);
+}
+
+/*
+ * With SIGCHLD at SIG_DFL nothing interrupts a sleep when a child exits;
+ * under the guard neither a private child's exit nor the program's own may.
+ */
+Test(guard, child_exits_do_not_interrupt_sleeps_under_sig_dfl)
+{
+    /*
+     * This suite opens the events descriptor, which on the posix backend
+     * is a self-pipe only a SIGCHLD handler can fill: a program that asks
+     * for it accepts the handler's EINTRs (see ward_events_fd(3)).
+     */
+    if (wt_posix_backend())
+        return;
+    for (int round = 0; round < 2; round++) {
+        ward_child *c = wt_spawn_ok(NULL, "sleep", "30");
+        pid_t pid = fork();
+        double t0;
+        int st, r;
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            usleep(30000);
+            _exit(0);
+        }
+        t0 = wt_now_ms();
+        if (round == 0) {
+            struct timespec ts = { 0, 300 * 1000000L };
+
+            r = nanosleep(&ts, NULL);
+        } else {
+            r = poll(NULL, 0, 300);
+        }
+        cr_assert_eq(r, 0, "%s failed after %.0f ms: %s", round == 0 ? "nanosleep" : "poll",
+                     wt_now_ms() - t0, strerror(errno));
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        wt_reap_exit(c, 0);
+    }
+}
+
+/*
+ * With SIGCHLD ignored the kernel reaps the program's children itself: a
+ * wait for one blocks until it has ended, then fails with ECHILD.
+ */
+Test(guard, sig_ign_waits_fail_with_echild)
+{
+    cr_assert_neq(signal(SIGCHLD, SIG_IGN), SIG_ERR);
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = fork();
+        siginfo_t si;
+        int st = -1, r;
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            usleep(20000);
+            _exit(9);
+        }
+        if (i % 3 == 0)
+            r = (int)waitpid(pid, &st, 0);
+        else if (i % 3 == 1)
+            r = (int)wait(&st);
+        else
+            r = waitid(P_ALL, 0, &si, WEXITED);
+        cr_assert_eq(r, -1, "wait %d returned %d (status 0x%x) under SIG_IGN", i, r, st);
+        cr_assert_eq(errno, ECHILD);
+        cr_assert(wt_reaped(pid));
+    }
+    signal(SIGCHLD, SIG_DFL);
+}
+
+/*
+ * A child of the program's stops and is not waited for: its SIGCHLD ran
+ * the handler once, and later private exits must not run it again.
+ */
+Test(guard, stopped_own_child_does_not_rerun_handler_for_private_exits)
+{
+    struct sigaction sa;
+    pid_t pid;
+    int st;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = info_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    wait_info_runs(1);
+    cr_assert_eq(info_runs, 1);
+    cr_assert_eq(info_code, CLD_STOPPED);
+    for (int i = 0; i < 10; i++)
+        wt_reap_exit(wt_spawn_ok(NULL, "exit", "3"), 3);
+    wt_sleep_ms(50);
+    cr_assert_eq(info_runs, 1, "the handler ran %d times for one stop", (int)info_runs);
+    /* A new report of that child runs it again. */
+    kill(pid, SIGKILL);
+    wait_info_runs(2);
+    cr_assert_eq(info_runs, 2);
+    cr_assert_eq(info_code, CLD_KILLED);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    signal(SIGCHLD, SIG_DFL);
 }

@@ -389,6 +389,9 @@ posix_events_open(void)
 {
     int fd;
 
+    /* libward-guard installs its handler only where something needs it. */
+    if (ward__guarded && ward__guard_want_handler != NULL)
+        ward__guard_want_handler();
     pthread_mutex_lock(&pm);
     if (ensure_handler() == -1) {
         /* No descriptor for the self-pipe now (EMFILE, ENFILE): say so. */
