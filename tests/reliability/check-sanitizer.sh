@@ -97,7 +97,11 @@ if [ "$kind" = asan ]; then
     echo "== $kind: make check"
     # A sanitizer that dies inside a vfork-style child can leave the parent
     # spinning at its own exit: a time limit keeps CI from hanging on that.
-    timeout --kill-after=30 "${SANITIZER_TIMEOUT:-2400}" $MAKE -j"$JOBS" check >check.out 2>&1 || status=$?
+    # ASan makes every spawn a few times slower (the shadow memory of the
+    # child's stack, the interceptors): the tests' time limits are scaled
+    # for it, as for any slower machine (tests/common.h).
+    WARD_TEST_SLOWDOWN=${WARD_TEST_SLOWDOWN:-3} \
+        timeout --kill-after=30 "${SANITIZER_TIMEOUT:-2400}" $MAKE -j"$JOBS" check >check.out 2>&1 || status=$?
     [ "$status" -eq 124 ] && echo "== $kind: make check did not finish in ${SANITIZER_TIMEOUT:-2400} s"
     grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR|# [A-Z]+:)' check.out || true
     if [ "$status" -ne 0 ]; then
