@@ -323,7 +323,12 @@ run_main(int argc, char **argv)
         fatal_errno("ward_events_fd");
     if ((attr = ward_attr_new()) == NULL)
         fatal_errno("ward_attr_new");
-    if (ward_attr_setflags(attr, WARD_NEW_PGROUP) == -1)
+    /*
+     * The JSON report gives the child's CPU times: ask for a child whose
+     * resource usage is kept (on Linux 7.1 and later, ward_spawn() makes
+     * one the kernel reaps itself, and keeps none, unless told).
+     */
+    if (ward_attr_setflags(attr, WARD_NEW_PGROUP | (r.json ? WARD_RUSAGE : 0)) == -1)
         fatal_errno("ward_attr_setflags");
 
     r.start = now_ns();
