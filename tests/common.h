@@ -21,6 +21,27 @@
  * Assertions are only made in the test's own thread: threads count their
  * failures in a wt_errors structure that the test thread checks after
  * joining them.
+ *
+ * Slow machines.  WARD_TEST_SLOWDOWN (a positive integer, default 1) is the
+ * factor by which a machine is slower than the one the limits were written
+ * for, e.g. 10 under QEMU's software emulation.  Every limit on how long
+ * something may take is written as wt_ms(ms), which multiplies by it: the
+ * deadlines of waits that must succeed, polling loops that wait for
+ * something to happen, Criterion's per-test timeouts (multiplied before
+ * the tests start by a report hook in tests/slowdown.c, which every
+ * Criterion binary links).  Durations that are the point of a test (a
+ * timed wait that must time out, a grace period that must run out) are not
+ * scaled; where a limit must stay shorter than a child's life, that child's
+ * sleep is scaled with it.  A value that is not a whole number from 1 to
+ * WT_SLOWDOWN_MAX makes the runner refuse to start (exit status 2).
+ *
+ * Stolen statuses.  Where a thief reaped a private child, ward recovers the
+ * status from the pidfd where the kernel keeps it there (PIDFD_INFO_EXIT,
+ * Linux 6.15) and fails with ECHILD where it does not.
+ * wt_kernel_keeps_exit_info() asks the running kernel, with a child of its
+ * own; wt_recovers_stolen_status() adds what ward itself does (never on the
+ * posix backend, nor with WARD_NO_PIDFD_INFO set), so that a test can
+ * expect exactly one of the two answers.
  */
 #ifndef WARD_TESTS_COMMON_H
 #define WARD_TESTS_COMMON_H
@@ -40,11 +61,14 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,8 +82,45 @@
 #define __WALL 0
 #endif
 
-/* Seconds a test may run before Criterion calls it hung. */
+/*
+ * Seconds a test may run before Criterion calls it hung (multiplied by
+ * WARD_TEST_SLOWDOWN at run time, like every other .timeout).
+ */
 #define WT_TIMEOUT 30
+
+/* ---- Slow machines ------------------------------------------------------ */
+
+#define WT_SLOWDOWN_ENV "WARD_TEST_SLOWDOWN"
+#define WT_SLOWDOWN_MAX 1000
+
+/*
+ * The value of WARD_TEST_SLOWDOWN: 1 where it is unset or empty, 0 where it
+ * is not an integer from 1 to WT_SLOWDOWN_MAX.
+ */
+WT_FN long wt_parse_slowdown(const char *s)
+{
+    char *end;
+    long f;
+
+    if (s == NULL || *s == '\0')
+        return 1;
+    if (*s < '0' || *s > '9')
+        return 0;
+    errno = 0;
+    f = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || f < 1 || f > WT_SLOWDOWN_MAX)
+        return 0;
+    return f;
+}
+
+/* The factor, read once per process (tests/slowdown.c). */
+long wt_slowdown(void);
+
+/* ms milliseconds, stretched by the slowdown factor. */
+WT_FN long wt_ms(long ms)
+{
+    return ms * wt_slowdown();
+}
 
 #define WT_MAXARGS 64
 
@@ -278,8 +339,8 @@ WT_FN int wt_kill_children(void)
         }
         closedir(d);
     }
-    /* Reap them all; give up after about five seconds. */
-    for (int tries = 0; tries < 5000;) {
+    /* Reap them all; give up after about five seconds (times the slowdown). */
+    for (long tries = 0, most = wt_ms(5000); tries < most;) {
         int st;
         pid_t p = waitpid(-1, &st, WNOHANG | __WALL);
 
@@ -415,6 +476,90 @@ WT_FN int wt_only_private_ok(long r)
         cr_assert(wt_only_private_ok(wt_r_), "%s: %ld (%s) with only private " \
                   "children", #call, wt_r_, wt_r_ == -1 ? strerror(wt_e_) : "no error"); \
     } while (0)
+
+/* ---- Stolen statuses --------------------------------------------------- */
+
+/*
+ * PIDFD_GET_INFO (Linux 6.13) and its PIDFD_INFO_EXIT (6.15), laid out as in
+ * <linux/pidfd.h> (PIDFD_INFO_SIZE_VER0, 64 bytes) and asked as ward's linux
+ * backend asks; older headers lack them.
+ */
+struct wt_pidfd_info {
+    uint64_t mask;
+    uint64_t cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+};
+#define WT_PIDFD_INFO_EXIT (1ull << 3)
+#define WT_PIDFD_GET_INFO _IOWR(0xFF, 11, struct wt_pidfd_info)
+
+/*
+ * 1 if the kernel still tells a reaped child's exit status through a pidfd
+ * opened before the reap.  Found out once per process, with a child made
+ * for it: a pidfd opened while it runs, the child let go, reaped by a plain
+ * waitpid(), then PIDFD_GET_INFO asked for PIDFD_INFO_EXIT.  0 where there
+ * is no pidfd_open() or no such ioctl.
+ */
+WT_FN int wt_kernel_keeps_exit_info(void)
+{
+    static int known = -1;
+#if defined(__linux__) && defined(SYS_pidfd_open)
+    struct wt_pidfd_info info;
+    int go[2], pidfd, st = 0, keeps = 0;
+    pid_t pid, r;
+
+    if (known >= 0)
+        return known;
+    cr_assert_eq(pipe2(go, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
+    pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        char b;
+
+        close(go[1]);
+        (void)read(go[0], &b, 1);
+        _exit(42);
+    }
+    close(go[0]);
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    close(go[1]);
+    while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    cr_assert_eq(r, pid, "waitpid: %s", strerror(errno));
+    if (pidfd >= 0) {
+        memset(&info, 0, sizeof info);
+        info.mask = WT_PIDFD_INFO_EXIT;
+        if (ioctl(pidfd, WT_PIDFD_GET_INFO, &info) == 0 &&
+            (info.mask & WT_PIDFD_INFO_EXIT)) {
+            keeps = 1;
+            cr_assert_eq(info.exit_code, st, "PIDFD_INFO_EXIT: status 0x%x, "
+                         "waitpid() got 0x%x", (unsigned)info.exit_code, st);
+        }
+        close(pidfd);
+    }
+    known = keeps;
+    return known;
+#else
+    known = 0;
+    return known;
+#endif
+}
+
+/*
+ * 1 if ward recovers a stolen status here, 0 if it fails with ECHILD: it
+ * recovers only on the linux backend, where the kernel keeps the exit
+ * status, and not with WARD_NO_PIDFD_INFO set (read as ward reads it).
+ */
+WT_FN int wt_recovers_stolen_status(void)
+{
+    const char *off = getenv("WARD_NO_PIDFD_INFO");
+
+    if (wt_posix_backend())
+        return 0;
+    if (off != NULL && off[0] != '\0' && strcmp(off, "0") != 0)
+        return 0;
+    return wt_kernel_keeps_exit_info();
+}
 
 /* ---- Spawning the helper ------------------------------------------------ */
 

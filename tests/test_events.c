@@ -35,11 +35,11 @@ readable(int fd, int ms)
     return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 }
 
-/* Run the loop until n callbacks have run or 10 s pass. */
+/* Run the loop until n callbacks have run or 10 s (times the slowdown) pass. */
 static void
 loop_until(int fd, const int *calls, int n)
 {
-    double end = wt_now_ms() + 10000;
+    double end = wt_now_ms() + wt_ms(10000);
 
     while (*calls < n && wt_now_ms() < end) {
         if (readable(fd, 100))
@@ -145,7 +145,7 @@ Test(events, many_children_one_loop)
         s[i].free_it = 1;
         cr_assert_eq(ward_setcallback(c, on_exit_cb, &s[i]), 0);
     }
-    for (double end = wt_now_ms() + 20000; wt_now_ms() < end;) {
+    for (double end = wt_now_ms() + wt_ms(20000); wt_now_ms() < end;) {
         calls = 0;
         for (int i = 0; i < N; i++)
             calls += s[i].calls;
@@ -184,77 +184,147 @@ Test(events, errors)
 
 /* ---- stolen statuses ---------------------------------------------------- */
 
-/* Reap pid behind ward's back, the way a SIGCHLD handler in a program does. */
-static void
-steal(pid_t pid)
-{
-    int st;
+/*
+ * Where a thief took the status, ward recovers it (linux backend, a kernel
+ * that keeps it on the pidfd: wt_recovers_stolen_status()) or fails with
+ * ECHILD; nothing else.  What the calls give is recorded first and checked
+ * after ward_free(), so that a failed check leaks no pidfd.
+ */
 
-    cr_assert_eq(wt_wait_ended(pid), 0);
-    cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid: %s", strerror(errno));
+/*
+ * Reap pid behind ward's back, the way a SIGCHLD handler in a program does.
+ * Returns 0 and the status it took, or an errno value.
+ */
+static int
+steal(pid_t pid, int *status)
+{
+    pid_t r;
+
+    if (wt_wait_ended(pid) != 0)
+        return errno;
+    while ((r = waitpid(pid, status, 0)) == -1 && errno == EINTR)
+        ;
+    return r == pid ? 0 : r == -1 ? errno : EPROTO;
+}
+
+/* One call: what it returned, its errno, the status it wrote. */
+struct outcome {
+    int r, err, status;
+};
+
+#define RECORD(o, call)                                                      \
+    do {                                                                     \
+        errno = 0;                                                           \
+        (o).r = (call);                                                      \
+        (o).err = errno;                                                     \
+    } while (0)
+
+/* The call succeeded and gave the status the thief took. */
+static void
+assert_recovered(const char *what, struct outcome o, int stolen)
+{
+    cr_assert_eq(o.r, 0, "%s after theft: %s (this kernel keeps the exit status "
+                 "on the pidfd, so ward must recover it)", what, strerror(o.err));
+    cr_assert_eq(o.status, stolen, "%s: recovered status 0x%x, the thief got 0x%x",
+                 what, o.status, stolen);
+}
+
+/* The call failed with ECHILD and left the status alone. */
+static void
+assert_lost(const char *what, struct outcome o, int untouched)
+{
+    cr_assert_eq(o.r, -1, "%s after theft returned %d, status 0x%x: expected "
+                 "ECHILD (no exit status to recover here)", what, o.r, o.status);
+    cr_assert_eq(o.err, ECHILD, "%s: errno %d (%s), expected ECHILD", what, o.err,
+                 strerror(o.err));
+    cr_assert_eq(o.status, untouched, "%s wrote status 0x%x on failure", what,
+                 o.status);
 }
 
 Test(events, stolen_status_recovered_or_echild)
 {
+    int recovers = wt_recovers_stolen_status();
     ward_child *c = wt_spawn_ok(NULL, "exit", "42");
-    int st = -1, r, e;
+    struct outcome w1 = {0, 0, -1}, w2 = {0, 0, -1}, tw = {0, 0, -1};
+    struct outcome ru = {0, 0, -1}, sig = {0, 0, -1};
+    int stolen = -1, theft;
 
-    steal(ward_pid(c));
-    r = ward_wait(c, &st);
-    e = errno;
-    if (!wt_posix_backend() && getenv("WARD_NO_PIDFD_INFO") == NULL) {
-        /* Linux 6.15 and later keep the exit status on the pidfd. */
-        cr_assert_eq(r, 0, "ward_wait after theft: %s", strerror(e));
-        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 42, "recovered 0x%x", st);
-        cr_assert_eq(ward_wait(c, &st), 0);
-        cr_assert_eq(WEXITSTATUS(st), 42);
-        cr_assert_eq(ward_rusage(c, &(struct rusage){ 0 }), -1);
-        cr_assert_eq(errno, ENODATA);
-    } else {
-        cr_assert_eq(r, -1);
-        cr_assert_eq(e, ECHILD, "errno %s", strerror(e));
-        cr_assert_eq(st, -1, "status written on failure");
-        /* Every later wait says the same; none reports 0 or hangs. */
-        cr_assert_eq(ward_wait(c, &st), -1);
-        cr_assert_eq(errno, ECHILD);
-        cr_assert_eq(ward_trywait(c, &st), -1);
-        cr_assert_eq(errno, ECHILD);
-        cr_assert_eq(ward_rusage(c, &(struct rusage){ 0 }), -1);
-        cr_assert_eq(errno, ENODATA);
-    }
-    cr_assert_eq(ward_kill(c, SIGTERM), -1);
-    cr_assert_eq(errno, ESRCH);
+    theft = steal(ward_pid(c), &stolen);
+    RECORD(w1, ward_wait(c, &w1.status));
+    /* Every later call says the same; none reports 0 or hangs. */
+    RECORD(w2, ward_wait(c, &w2.status));
+    RECORD(tw, ward_trywait(c, &tw.status));
+    RECORD(ru, ward_rusage(c, &(struct rusage){ 0 }));
+    RECORD(sig, ward_kill(c, SIGTERM));
     ward_free(c);
+
+    cr_assert_eq(theft, 0, "the thief's waitpid: %s", strerror(theft));
+    cr_assert(WIFEXITED(stolen) && WEXITSTATUS(stolen) == 42, "stolen 0x%x", stolen);
+    cr_log_info("stolen status on the %s backend: %s", ward_backend(),
+                recovers ? "recovered from the pidfd" : "lost (ECHILD)");
+    if (recovers) {
+        assert_recovered("ward_wait", w1, stolen);
+        assert_recovered("second ward_wait", w2, stolen);
+        assert_recovered("ward_trywait", tw, stolen);
+    } else {
+        assert_lost("ward_wait", w1, -1);
+        assert_lost("second ward_wait", w2, -1);
+        assert_lost("ward_trywait", tw, -1);
+    }
+    /* Either way, no resource usage: the thief got that. */
+    cr_assert_eq(ru.r, -1, "ward_rusage after theft succeeded");
+    cr_assert_eq(ru.err, ENODATA, "ward_rusage: errno %s", strerror(ru.err));
+    cr_assert_eq(sig.r, -1, "ward_kill of a reaped child succeeded");
+    cr_assert_eq(sig.err, ESRCH, "ward_kill: errno %s", strerror(sig.err));
 }
 
 Test(events, stolen_status_forced_old_kernel_path)
 {
+    struct outcome w = {0, 0, -1};
     ward_child *c;
-    int st = -1;
+    int stolen = -1, theft;
 
-    if (wt_posix_backend())
-        cr_skip_test("the posix backend never recovers a stolen status");
-    /* Read when the backend starts, which is in this test's process. */
+    /*
+     * Read at each recovery, in this test's process.  On the posix backend,
+     * which never recovers, the answer is the same.
+     */
     setenv("WARD_NO_PIDFD_INFO", "1", 1);
+    cr_assert_not(wt_recovers_stolen_status());
     c = wt_spawn_ok(NULL, "exit", "42");
-    steal(ward_pid(c));
-    cr_assert_eq(ward_wait(c, &st), -1);
-    cr_assert_eq(errno, ECHILD);
-    cr_assert_eq(st, -1);
+    theft = steal(ward_pid(c), &stolen);
+    RECORD(w, ward_wait(c, &w.status));
     ward_free(c);
+    cr_assert_eq(theft, 0, "the thief's waitpid: %s", strerror(theft));
+    assert_lost("ward_wait", w, -1);
 }
 
 Test(events, stolen_status_reaches_callback)
 {
+    int recovers = wt_recovers_stolen_status();
     struct seen s = { 0 };
     ward_child *c = wt_spawn_ok(NULL, "exit", "6");
+    int set, dispatched, again, same, stolen = -1, theft;
 
-    cr_assert_eq(ward_setcallback(c, on_exit_cb, &s), 0);
-    steal(ward_pid(c));
-    cr_assert_eq(ward_dispatch(), 1);
-    if (wt_posix_backend())
-        cr_assert_eq(s.status, -1);
-    else
-        cr_assert(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 6);
+    set = ward_setcallback(c, on_exit_cb, &s);
+    theft = steal(ward_pid(c), &stolen);
+    dispatched = ward_dispatch();
+    again = ward_dispatch();
+    same = s.child == c;
     ward_free(c);
+
+    cr_assert_eq(set, 0, "ward_setcallback failed");
+    cr_assert_eq(theft, 0, "the thief's waitpid: %s", strerror(theft));
+    cr_assert(WIFEXITED(stolen) && WEXITSTATUS(stolen) == 6, "stolen 0x%x", stolen);
+    cr_assert_eq(dispatched, 1, "ward_dispatch ran %d callbacks", dispatched);
+    cr_assert_eq(again, 0, "a second ward_dispatch ran %d callbacks", again);
+    cr_assert_eq(s.calls, 1);
+    cr_assert(same, "the callback got another handle");
+    cr_log_info("stolen status on the %s backend: %s", ward_backend(),
+                recovers ? "recovered from the pidfd" : "lost (-1)");
+    if (recovers)
+        cr_assert_eq(s.status, stolen, "callback status 0x%x, the thief got 0x%x "
+                     "(this kernel keeps it on the pidfd)", s.status, stolen);
+    else
+        cr_assert_eq(s.status, -1, "callback status 0x%x, expected -1 (lost)",
+                     s.status);
 }

@@ -453,7 +453,7 @@ Test(fork, plain_fork_child_starts_empty)
         ward_child *g = ward_spawn(NULL, argv, NULL);
         CHILD_CHECK(bits, 2, g != NULL);
         if (g != NULL) {
-            struct timespec dl = wt_deadline_ms(10000);
+            struct timespec dl = wt_deadline_ms(wt_ms(10000));
             int r;
             while ((r = ward_timedwait(g, &s, &dl)) == -1 && errno == EINTR)
                 ;
@@ -510,7 +510,7 @@ Test(fork, child_activity_does_not_disturb_parent)
         _exit(bits);
     }
     /* The parent's timed wait must neither end early nor miss the exit. */
-    dl = wt_deadline_ms(20000);
+    dl = wt_deadline_ms(wt_ms(20000));
     int r;
     while ((r = ward_timedwait(mine, &st, &dl)) == -1 && errno == EINTR)
         ;

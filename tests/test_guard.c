@@ -95,7 +95,7 @@ Test(guard, sigchld_handler_never_reaps_a_private_child)
         cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == i % 100, "child %d: 0x%x", i, st);
         ward_free(c);
     }
-    for (double end = wt_now_ms() + 10000; reaped_own < nown && wt_now_ms() < end;)
+    for (double end = wt_now_ms() + wt_ms(10000); reaped_own < nown && wt_now_ms() < end;)
         wt_sleep_ms(10);
     signal(SIGCHLD, SIG_DFL);
     cr_assert_eq(reaped_private, 0, "the handler reaped %d private children", (int)reaped_private);
@@ -121,11 +121,11 @@ Test(guard, handler_not_run_for_private_children)
     cr_assert_eq(sigaction(SIGCHLD, &sa, &old), 0);
     for (int i = 0; i < 50; i++)
         wt_reap_exit(wt_spawn_ok(NULL, "exit", "1"), 1);
-    wt_sleep_ms(50);
+    wt_sleep_ms(wt_ms(50)); /* time for a stray SIGCHLD to arrive */
     cr_assert_eq(handler_runs, 0, "handler ran %d times for private children", (int)handler_runs);
     /* ... and is run for the program's own. */
     pid_t pid = fork_own(0);
-    for (double end = wt_now_ms() + 5000; handler_runs == 0 && wt_now_ms() < end;)
+    for (double end = wt_now_ms() + wt_ms(5000); handler_runs == 0 && wt_now_ms() < end;)
         wt_sleep_ms(5);
     cr_assert_geq(handler_runs, 1);
     cr_assert_eq(waitpid(pid, &st, 0), pid);
@@ -151,10 +151,15 @@ Test(guard, waits_for_a_private_pid_fail_with_echild)
 
 Test(guard, blocking_wait_returns_own_child_not_private)
 {
+    char ms[24];
     ward_child *fast = wt_spawn_ok(NULL, "exit", "5");
-    ward_child *slow = wt_spawn_ok(NULL, "sleep", "300", "exit", "6");
+    ward_child *slow;
     pid_t pid;
     int st;
+
+    /* wait() must answer well before the slow child ends, however slow the machine. */
+    snprintf(ms, sizeof ms, "%ld", wt_ms(300));
+    slow = wt_spawn_ok(NULL, "sleep", ms, "exit", "6");
 
     wt_wait_ended(ward_pid(fast));
     pid = fork();
@@ -175,7 +180,7 @@ Test(guard, blocking_wait_returns_own_child_not_private)
         cr_assert_eq(errno, ECHILD);
         cr_assert_eq(wait(&st), -1, "wait() with only private children");
         cr_assert_eq(errno, ECHILD);
-        cr_assert_lt(wt_now_ms() - t0, 200, "wait() slept on private children");
+        cr_assert_lt(wt_now_ms() - t0, wt_ms(200), "wait() slept on private children");
     }
     wt_reap_exit(fast, 5);
     wt_reap_exit(slow, 6);
@@ -215,7 +220,7 @@ Test(guard, sig_ign_reaps_own_children_only)
     cr_assert_neq(signal(SIGCHLD, SIG_IGN), SIG_ERR);
     pid = fork_own(0);
     c = wt_spawn_ok(NULL, "exit", "12");
-    for (double end = wt_now_ms() + 5000; !wt_reaped(pid) && wt_now_ms() < end;)
+    for (double end = wt_now_ms() + wt_ms(5000); !wt_reaped(pid) && wt_now_ms() < end;)
         wt_sleep_ms(5);
     cr_assert(wt_reaped(pid), "own child left a zombie under SIG_IGN");
     cr_assert_eq(wait_retry(c, &st), 0);
@@ -316,7 +321,7 @@ Test(guard, libev_loop_with_child_watcher)
     pid = fork_own(77);
     ev_child_init(&cw, own_done, pid, 0);
     ev_child_start(loop, &cw);
-    ev_timer_init(&tw, timeout_cb, 15.0, 0.);
+    ev_timer_init(&tw, timeout_cb, (double)wt_ms(15000) / 1000.0, 0.);
     ev_timer_start(loop, &tw);
     while (ev_private_done < N || ev_own_status == -1) {
         if (!ev_run(loop, EVRUN_ONCE) || !ev_is_active(&tw))
@@ -361,7 +366,7 @@ Test(guard, handler_not_run_for_private_children_with_other_threads)
         cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2);
         ward_free(c);
     }
-    wt_sleep_ms(50);
+    wt_sleep_ms(wt_ms(50)); /* time for a stray SIGCHLD to arrive */
     atomic_store(&stop_thief, 1);
     pthread_join(t, NULL);
     signal(SIGCHLD, SIG_DFL);
@@ -404,7 +409,7 @@ Test(guard, vfork_child_sigaction_leaves_parent_action)
     /* And the handler still runs for the program's own children. */
     handler_runs = 0;
     pid = fork_own(0);
-    for (double end = wt_now_ms() + 5000; handler_runs == 0 && wt_now_ms() < end;)
+    for (double end = wt_now_ms() + wt_ms(5000); handler_runs == 0 && wt_now_ms() < end;)
         wt_sleep_ms(5);
     cr_assert_geq(handler_runs, 1, "the parent's handler no longer runs");
     cr_assert_eq(waitpid(pid, &st, 0), pid);
@@ -450,7 +455,7 @@ Test(guard, fork_while_threads_set_sigchld_action)
             _exit(sigaction(SIGCHLD, &sa, NULL) == 0 ? 0 : 1);
         }
         cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-        for (double end = wt_now_ms() + 3000;;) {
+        for (double end = wt_now_ms() + wt_ms(3000);;) {
             pid_t r = waitpid(pid, &st, WNOHANG);
 
             if (r == pid) {
@@ -489,7 +494,7 @@ info_handler(int sig, siginfo_t *si, void *ctx)
 static void
 wait_info_runs(int n)
 {
-    for (double end = wt_now_ms() + 5000; info_runs < n && wt_now_ms() < end;)
+    for (double end = wt_now_ms() + wt_ms(5000); info_runs < n && wt_now_ms() < end;)
         wt_sleep_ms(1);
 }
 
@@ -553,12 +558,13 @@ Test(guard, child_exits_do_not_interrupt_sleeps_under_sig_dfl)
             _exit(0);
         }
         t0 = wt_now_ms();
+        /* Long enough for both children to end during it, however slow the machine. */
         if (round == 0) {
-            struct timespec ts = { 0, 300 * 1000000L };
+            struct timespec ts = { wt_ms(300) / 1000, wt_ms(300) % 1000 * 1000000L };
 
             r = nanosleep(&ts, NULL);
         } else {
-            r = poll(NULL, 0, 300);
+            r = poll(NULL, 0, (int)wt_ms(300));
         }
         cr_assert_eq(r, 0, "%s failed after %.0f ms: %s", round == 0 ? "nanosleep" : "poll",
                      wt_now_ms() - t0, strerror(errno));
@@ -623,7 +629,7 @@ Test(guard, stopped_own_child_does_not_rerun_handler_for_private_exits)
     cr_assert_eq(info_code, CLD_STOPPED);
     for (int i = 0; i < 10; i++)
         wt_reap_exit(wt_spawn_ok(NULL, "exit", "3"), 3);
-    wt_sleep_ms(50);
+    wt_sleep_ms(wt_ms(50)); /* time for a stray SIGCHLD to arrive */
     cr_assert_eq(info_runs, 1, "the handler ran %d times for one stop", (int)info_runs);
     /* A new report of that child runs it again. */
     kill(pid, SIGKILL);

@@ -72,7 +72,7 @@ static int grandchild_status(pid_t gpid, int reaper)
                      strerror(errno));
         return st;
     }
-    for (int i = 0; i < 5000 && !wt_gone(gpid); i++)
+    for (double end = wt_now_ms() + wt_ms(5000); !wt_gone(gpid) && wt_now_ms() < end;)
         wt_sleep_ms(1);
     cr_assert(wt_gone(gpid), "grandchild %ld still alive", (long)gpid);
     return -1;
@@ -222,7 +222,8 @@ Test(kill, terminate_plain_child_gets_sigterm)
     ward_child *c = wt_spawn_ok(NULL, "sleep", "20000");
     int st = -1, st2 = -2;
 
-    cr_assert_eq(ward_terminate(c, 10000, &st), 0, "ward_terminate: %s",
+    /* The grace is a limit on how long SIGTERM may take: it must not run out. */
+    cr_assert_eq(ward_terminate(c, (int)wt_ms(10000), &st), 0, "ward_terminate: %s",
                  strerror(errno));
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
     cr_assert_eq(ward_wait(c, &st2), 0);
@@ -265,7 +266,7 @@ Test(kill, terminate_status_may_be_null)
     ward_child *c = wt_spawn_ok(NULL, "sleep", "20000");
     int st = -1;
 
-    cr_assert_eq(ward_terminate(c, 5000, NULL), 0, "ward_terminate: %s",
+    cr_assert_eq(ward_terminate(c, (int)wt_ms(5000), NULL), 0, "ward_terminate: %s",
                  strerror(errno));
     cr_assert_eq(ward_wait(c, &st), 0);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
@@ -342,7 +343,7 @@ Test(kill, terminate_child_that_exits_during_the_grace)
 
     /* It ignores SIGTERM but ends on its own well within the grace. */
     wait_ready(c);
-    cr_assert_eq(ward_terminate(c, 20000, &st), 0, "ward_terminate: %s",
+    cr_assert_eq(ward_terminate(c, (int)wt_ms(20000), &st), 0, "ward_terminate: %s",
                  strerror(errno));
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status 0x%x", st);
     ward_free(c);

@@ -129,7 +129,7 @@ Test(misc, pidfd_polls_readable_on_exit)
     /* Let it end: readable, before anyone reaps it. */
     close(ward_stdio_take(c, 0));
     pfd = (struct pollfd){fd, POLLIN, 0};
-    cr_assert_eq(poll(&pfd, 1, 20000), 1, "pidfd not readable after exit");
+    cr_assert_eq(poll(&pfd, 1, (int)wt_ms(20000)), 1, "pidfd not readable after exit");
     cr_assert(pfd.revents & POLLIN);
     /* Valid until ward_free(), also after the reap. */
     int st = wt_wait_ok(c);
@@ -231,7 +231,7 @@ Test(misc, ward_starts_no_threads)
     /* Every kind of call: spawn, waits of all kinds, signals, fork, free. */
     ward_child *c1 = wt_spawn_ok(a, "sleep", "100");
     ward_child *c2 = wt_spawn_ok(NULL, "sleep", "20000");
-    dl = wt_deadline_ms(20000);
+    dl = wt_deadline_ms(wt_ms(20000));
     int r;
     while ((r = ward_timedwait(c1, &st, &dl)) == -1 && errno == EINTR)
         ;
@@ -245,6 +245,7 @@ Test(misc, ward_starts_no_threads)
         _exit(0);
     cr_assert_gt(pid, 0);
     ward_child *dropped = wt_spawn_ok(NULL, "sleep", "20");
+    pid_t dpid = ward_pid(dropped);
     ward_free(dropped);
     cr_assert_eq(ward_wait(f, &st), 0);
     ward_free(f);
@@ -252,10 +253,17 @@ Test(misc, ward_starts_no_threads)
     ward_free(c2);
     cr_assert_eq(count_threads(), before, "ward started a thread");
     ward_attr_free(a);
-    /* Let the dropped child end and be reaped. */
-    wt_sleep_ms(50);
+    /*
+     * However long the dropped child takes to end: once it has, the next
+     * spawn reaps it (ward_free(3)) if no call of ward's has yet, and none
+     * is left behind.
+     */
+    int ended = wt_wait_ended(dpid);
+    cr_assert(ended == 0 || errno == ECHILD, "the dropped child: %s", strerror(errno));
     ward_child *d = wt_spawn_ok(NULL, "0");
+    cr_assert(wt_reaped(dpid), "the dropped child %ld was not reaped", (long)dpid);
     wt_reap_exit(d, 0);
+    cr_assert_eq(count_threads(), before, "ward started a thread");
 }
 
 /* ---- A pidfd closed by other code --------------------------------------- */

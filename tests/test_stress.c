@@ -102,7 +102,7 @@ static void *spawner(void *arg)
                     atomic_fetch_add(&eintr_count, 1);
                 break;
             case 1: {
-                struct timespec dl = wt_deadline_ms(60000);
+                struct timespec dl = wt_deadline_ms(wt_ms(60000));
                 while ((r = ward_timedwait(c[k], &st, &dl)) < 0 && errno == EINTR)
                     atomic_fetch_add(&eintr_count, 1);
                 break;
@@ -246,7 +246,7 @@ static void *forker(void *arg)
         } else if (r < 0 && errno == ECHILD) {
             /* The thief must have it; give it a moment to record it. */
             int seen = 0;
-            for (int i = 0; i < 10000 && !seen; i++) {
+            for (double end = wt_now_ms() + wt_ms(10000); !seen && wt_now_ms() < end;) {
                 pthread_mutex_lock(&own_lock);
                 struct own *o = own_find(pid);
                 if (o->by_thief) {

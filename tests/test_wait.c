@@ -80,7 +80,7 @@ Test(wait, trywait)
     wt_assert_err(ward_trywait(c, NULL), EAGAIN);
     cr_assert_eq(ward_kill(c, SIGKILL), 0);
     /* It ends soon; trywait must see it without any other call. */
-    for (int i = 0; i < 10000; i++) {
+    for (double end = wt_now_ms() + wt_ms(10000); wt_now_ms() < end;) {
         if (ward_trywait(c, &st) == 0)
             break;
         cr_assert_eq(errno, EAGAIN, "ward_trywait: %s", strerror(errno));
@@ -148,7 +148,7 @@ Test(wait, timedwait_past_deadline_on_running_child)
 Test(wait, timedwait_returns_when_child_ends)
 {
     ward_child *c = wt_spawn_ok(NULL, "sleep", "100", "exit", "8");
-    struct timespec dl = wt_deadline_ms(20000);
+    struct timespec dl = wt_deadline_ms(wt_ms(20000));
     int st = -1;
 
     cr_assert_eq(ward_timedwait(c, &st, &dl), 0, "ward_timedwait: %s",
@@ -200,7 +200,7 @@ static void *waiter_thread(void *arg)
         w->ret = ward_wait(w->c, &w->status);
         break;
     case 1: {
-        struct timespec dl = wt_deadline_ms(20000);
+        struct timespec dl = wt_deadline_ms(wt_ms(20000));
         w->ret = ward_timedwait(w->c, &w->status, &dl);
         break;
     }
@@ -310,7 +310,7 @@ static void eintr_case(int timed)
     handled = 0;
     cr_assert_eq(pthread_create(&t, NULL, nag_thread, &n), 0);
     if (timed) {
-        struct timespec dl = wt_deadline_ms(20000);
+        struct timespec dl = wt_deadline_ms(wt_ms(20000));
         r = ward_timedwait(c, &st, &dl);
     } else {
         r = ward_wait(c, &st);
@@ -400,7 +400,7 @@ struct sig_waiter {
 static void *sig_waiter_main(void *arg)
 {
     struct sig_waiter *w = arg;
-    struct timespec dl = wt_deadline_ms(20000);
+    struct timespec dl = wt_deadline_ms(wt_ms(20000));
 
     w->st1 = w->st2 = 12345;
     if (w->mode == 0)
@@ -642,7 +642,7 @@ Test(wait, timedwait_extreme_past_deadlines_time_out_at_once, .timeout = 20)
         cr_assert(r == -1 && e == ETIMEDOUT,
                   "deadline {%lld, %ld}: r=%d errno=%s", (long long)past[i].tv_sec,
                   past[i].tv_nsec, r, strerror(e));
-        cr_assert_lt(dt, 1000.0, "deadline {%lld, %ld} slept %.0f ms",
+        cr_assert_lt(dt, (double)wt_ms(1000), "deadline {%lld, %ld} slept %.0f ms",
                      (long long)past[i].tv_sec, past[i].tv_nsec, dt);
     }
     for (size_t i = 0; i < sizeof badnsec / sizeof badnsec[0]; i++) {
@@ -716,7 +716,7 @@ static void set_sigchld(void (*fn)(int))
 static void timed_wait_once(void)
 {
     ward_child *c = wt_spawn_ok(NULL, "sleep", "20", "exit", "0");
-    struct timespec dl = wt_deadline_ms(10000);
+    struct timespec dl = wt_deadline_ms(wt_ms(10000));
 
     cr_assert_eq(ward_timedwait(c, NULL, &dl), 0, "ward_timedwait: %s", strerror(errno));
     ward_free(c);
@@ -738,18 +738,21 @@ Test(wait, timed_waits_prompt_after_sigchld_reset_to_default, .timeout = 30)
     ward_child *c = wt_spawn_ok(NULL, "sleep", "100", "exit", "3");
     double t0 = wt_now_ms();
 
-    dl = wt_deadline_ms(3000);
+    /* Prompt means well before the deadline; both scale with the machine. */
+    dl = wt_deadline_ms(wt_ms(3000));
     cr_assert_eq(ward_timedwait(c, &st, &dl), 0, "ward_timedwait: %s", strerror(errno));
-    cr_assert_lt(wt_now_ms() - t0, 1500.0, "an exit after 0.1 s reported after %.0f ms",
-                 wt_now_ms() - t0);
+    cr_assert_lt(wt_now_ms() - t0, (double)wt_ms(1500), "an exit after 0.1 s reported "
+                 "after %.0f ms", wt_now_ms() - t0);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status 0x%x", st);
     ward_free(c);
 
     /* ward_terminate() on a child that dies at SIGTERM: at once. */
     c = wt_spawn_ok(NULL, "sleep", "20000");
     t0 = wt_now_ms();
-    cr_assert_eq(ward_terminate(c, 3000, &st), 0, "ward_terminate: %s", strerror(errno));
-    cr_assert_lt(wt_now_ms() - t0, 1500.0, "ward_terminate took %.0f ms", wt_now_ms() - t0);
+    cr_assert_eq(ward_terminate(c, (int)wt_ms(3000), &st), 0, "ward_terminate: %s",
+                 strerror(errno));
+    cr_assert_lt(wt_now_ms() - t0, (double)wt_ms(1500), "ward_terminate took %.0f ms",
+                 wt_now_ms() - t0);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
     ward_free(c);
 
@@ -757,7 +760,8 @@ Test(wait, timed_waits_prompt_after_sigchld_reset_to_default, .timeout = 30)
     c = wt_spawn_ok(NULL, "sleep", "20000");
     t0 = wt_now_ms();
     cr_assert_eq(ward_terminate(c, INT_MAX, &st), 0, "ward_terminate: %s", strerror(errno));
-    cr_assert_lt(wt_now_ms() - t0, 1500.0, "ward_terminate took %.0f ms", wt_now_ms() - t0);
+    cr_assert_lt(wt_now_ms() - t0, (double)wt_ms(1500), "ward_terminate took %.0f ms",
+                 wt_now_ms() - t0);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
     ward_free(c);
 }
@@ -775,7 +779,8 @@ static void on_chld_noop(int sig)
  */
 Test(wait, timed_waits_add_no_eintr_to_the_programs_sleeps, .timeout = 30)
 {
-    struct timespec nap = {0, 400 * 1000000L};
+    /* Long enough for the children to end during it, however slow the machine. */
+    struct timespec nap = {wt_ms(400) / 1000, wt_ms(400) % 1000 * 1000000L};
     int st = -1;
 
     timed_wait_once();
@@ -827,7 +832,7 @@ Test(wait, sigchld_ignored_never_lies_never_hangs, .timeout = 15)
               "ward_wait: r=%d errno=%s status 0x%x", r, strerror(e), st);
     /* The same with a deadline. */
     ward_child *d = wt_spawn_ok(NULL, "sleep", "50", "exit", "8");
-    dl = wt_deadline_ms(10000);
+    dl = wt_deadline_ms(wt_ms(10000));
     st = -1;
     r = ward_timedwait(d, &st, &dl);
     e = errno;

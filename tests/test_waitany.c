@@ -8,10 +8,7 @@
 #include "common.h"
 
 #include <sched.h>
-#include <stdint.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 
 WT_SUITE(waitany);
 
@@ -175,20 +172,24 @@ Test(waitany, wnohang_with_only_private_children_running)
 
 Test(waitany, blocking_wait_with_only_private_children_is_echild, .timeout = 20)
 {
-    ward_child *run = wt_spawn_ok(NULL, "sleep", "5000", "exit", "7");
-    ward_child *ended = wt_spawn_ok(NULL, "exit", "8");
+    char ms[24];
+    ward_child *run, *ended;
     siginfo_t si;
     int st = 12345;
 
     if (wt_posix_backend())
         cr_skip_test("the posix backend cannot tell that no other child exists");
+    /* The waits may take half the running child's life, not all of it. */
+    snprintf(ms, sizeof ms, "%ld", wt_ms(5000));
+    run = wt_spawn_ok(NULL, "sleep", ms, "exit", "7");
+    ended = wt_spawn_ok(NULL, "exit", "8");
     cr_assert_eq(wt_wait_ended(ward_pid(ended)), 0);
     /* At once, not after the 5 s child: nothing here is the caller's. */
     double t0 = wt_now_ms();
     wt_assert_err(ward_waitpid(-1, &st, 0), ECHILD);
     wt_assert_err(ward_waitpid(0, &st, 0), ECHILD);
     wt_assert_err(ward_waitid(P_ALL, 0, &si, WEXITED), ECHILD);
-    cr_assert_lt(wt_now_ms() - t0, 2500, "the waits slept");
+    cr_assert_lt(wt_now_ms() - t0, wt_ms(2500), "the waits slept");
     cr_assert_eq(st, 12345);
     /* The private children kept their statuses. */
     wt_reap_exit(ended, 8);
@@ -296,7 +297,7 @@ Test(waitany, private_stop_is_never_reported)
     cr_assert_eq(wt_read_line(ward_stdio(priv, 1), line, sizeof line), 0);
     cr_assert_eq(ward_kill(priv, SIGSTOP), 0);
     /* Let the stop happen, then look for it with every "any child" form. */
-    for (int i = 0; i < 2000; i++) {
+    for (double end = wt_now_ms() + wt_ms(2000); wt_now_ms() < end;) {
         char path[64], stat[512];
         FILE *f;
 
@@ -412,7 +413,7 @@ Test(waitany, waitid_private_stop_not_reported)
     siginfo_t si;
 
     cr_assert_eq(ward_kill(priv, SIGSTOP), 0);
-    wt_sleep_ms(50);
+    wt_sleep_ms(wt_ms(50)); /* let the stop happen */
     memset(&si, 0, sizeof si);
     wt_assert_only_private(ward_waitid(P_ALL, 0, &si, WSTOPPED | WEXITED | WNOHANG));
     cr_assert_eq(si.si_pid, 0, "a private child's stop was reported");
@@ -501,7 +502,7 @@ Test(waitany, blocking_wait_outlives_private_children)
     p[1] = wt_spawn_ok(NULL, "41");
     p[2] = wt_spawn_ok(NULL, "sleep", "50", "exit", "42");
     cr_assert_eq(wt_wait_ended(ward_pid(p[2])) == 0 || errno == ECHILD, 1);
-    wt_sleep_ms(100);
+    wt_sleep_ms(wt_ms(100)); /* time for a wrong return to show */
     /* Private children ended: the waiter saw nothing and still waits. */
     cr_assert_eq(atomic_load(&w.done), 0,
                  "ward_waitpid(-1) returned %ld (%s) while an own child ran",
@@ -518,49 +519,53 @@ Test(waitany, blocking_wait_outlives_private_children)
 
 /* ---- A raw thief -------------------------------------------------------- */
 
-/* Kernel release at least major.minor? */
-static int kernel_at_least(int major, int minor)
-{
-    struct utsname u;
-    int ma = 0, mi = 0;
-
-    if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-        return 0;
-    return ma > major || (ma == major && mi >= minor);
-}
-
 Test(waitany, raw_thief_status_recovered_or_echild)
 {
+    int recovers = wt_recovers_stolen_status();
     ward_child *c = wt_spawn_ok(NULL, "13");
-    pid_t pid = ward_pid(c);
+    pid_t pid = ward_pid(c), got;
     struct rusage ru;
-    int st = -1, stolen = -1;
+    int st = -1, st2 = -2, stolen = -1, ew, r, e, r2, e2, rr, er, rk, ek;
 
     /* Code that bypasses ward entirely takes the status. */
-    cr_assert_eq(waitpid(pid, &stolen, 0), pid, "raw waitpid: %s", strerror(errno));
-    cr_assert(WIFEXITED(stolen) && WEXITSTATUS(stolen) == 13);
-    int r = ward_wait(c, &st);
-    int e = errno;
-    if (!wt_posix_backend() && kernel_at_least(6, 15)) {
-        /* PIDFD_INFO_EXIT: the stolen status is recovered. */
-        cr_assert_eq(r, 0, "ward_wait after theft: %s (Linux %s recovers it)",
-                     strerror(e), ">= 6.15");
-        cr_assert_eq(st, stolen, "recovered status 0x%x, true 0x%x", st, stolen);
-        wt_assert_err(ward_rusage(c, &ru), ENODATA);
-    } else {
-        /* Never success with a wrong status, never a hang. */
-        cr_assert(r == -1 ? e == ECHILD : st == stolen,
-                  "ward_wait after theft: r=%d errno=%s status 0x%x", r,
-                  strerror(e), st);
-    }
-    /* The same answer again, and no signal for a stranger. */
-    int st2 = -2;
-    int r2 = ward_wait(c, &st2);
-    cr_assert_eq(r2, r);
-    if (r == 0)
-        cr_assert_eq(st2, st);
-    wt_assert_err(ward_kill(c, SIGKILL), ESRCH);
+    while ((got = waitpid(pid, &stolen, 0)) == -1 && errno == EINTR)
+        ;
+    ew = errno;
+    r = ward_wait(c, &st);
+    e = errno;
+    /* The same answer again, no usage, and no signal for a stranger. */
+    r2 = ward_wait(c, &st2);
+    e2 = errno;
+    rr = ward_rusage(c, &ru);
+    er = errno;
+    rk = ward_kill(c, SIGKILL);
+    ek = errno;
+    /* Freed before any check: a failed one leaks no pidfd. */
     ward_free(c);
+
+    cr_assert_eq(got, pid, "raw waitpid: %s", strerror(ew));
+    cr_assert(WIFEXITED(stolen) && WEXITSTATUS(stolen) == 13, "stolen 0x%x", stolen);
+    if (recovers) {
+        /* PIDFD_INFO_EXIT: the stolen status is recovered. */
+        cr_assert_eq(r, 0, "ward_wait after theft: %s (this kernel keeps the exit "
+                     "status on the pidfd)", strerror(e));
+        cr_assert_eq(st, stolen, "recovered status 0x%x, true 0x%x", st, stolen);
+        cr_assert_eq(r2, 0, "second ward_wait: %s", strerror(e2));
+        cr_assert_eq(st2, stolen, "second ward_wait: 0x%x, true 0x%x", st2, stolen);
+    } else {
+        /* Never success with a made-up status, never a hang. */
+        cr_assert_eq(r, -1, "ward_wait after theft returned %d, status 0x%x: "
+                     "expected ECHILD", r, st);
+        cr_assert_eq(e, ECHILD, "ward_wait after theft: %s", strerror(e));
+        cr_assert_eq(st, -1, "status written on failure");
+        cr_assert_eq(r2, -1, "second ward_wait returned %d", r2);
+        cr_assert_eq(e2, ECHILD, "second ward_wait: %s", strerror(e2));
+        cr_assert_eq(st2, -2, "status written on failure");
+    }
+    cr_assert_eq(rr, -1, "ward_rusage after theft succeeded");
+    cr_assert_eq(er, ENODATA, "ward_rusage: %s", strerror(er));
+    cr_assert_eq(rk, -1, "ward_kill of a reaped child succeeded");
+    cr_assert_eq(ek, ESRCH, "ward_kill: %s", strerror(ek));
 }
 
 /* ---- Tracees -------------------------------------------------------------- */
@@ -693,47 +698,6 @@ Test(waitany, tracee_is_waited_for_with_only_private_children, .timeout = 20)
     wt_reap_exit(priv, 0);
 }
 
-/*
- * Does this kernel keep a reaped child's exit status on its pidfd
- * (PIDFD_GET_INFO with PIDFD_INFO_EXIT, Linux 6.15)?  Asked of the kernel,
- * not of its version number: a child of our own is given a pidfd, reaped
- * with waitpid(), which returns only after the kernel has released it, and
- * the pidfd is then asked for the status.  WARD_NO_PIDFD_INFO makes ward
- * ignore what the kernel keeps, so it counts as "no".
- */
-struct wt_recover_pidfd_info {
-    uint64_t mask, cgroupid;
-    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-    int32_t exit_code;
-};
-#define WT_RECOVER_INFO_EXIT (1ull << 3)
-#define WT_RECOVER_GET_INFO _IOWR(0xFF, 11, struct wt_recover_pidfd_info)
-
-static int recover_probe_exit_info(void)
-{
-    struct wt_recover_pidfd_info info;
-    int fd, st = -1, ok;
-    pid_t pid;
-
-    if (wt_posix_backend() || getenv("WARD_NO_PIDFD_INFO") != NULL)
-        return 0;
-    pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0)
-        _exit(7);
-    /* Our own unreaped child: its pid cannot name another process yet. */
-    fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid: %s", strerror(errno));
-    if (fd < 0)
-        return 0;
-    memset(&info, 0, sizeof(info));
-    info.mask = WT_RECOVER_INFO_EXIT;
-    ok = ioctl(fd, WT_RECOVER_GET_INFO, &info) == 0 &&
-         (info.mask & WT_RECOVER_INFO_EXIT) && info.exit_code == st;
-    close(fd);
-    return ok;
-}
-
 /* A thief that bypasses libc: the raw wait4 system call on any child. */
 struct raw_thief {
     atomic_int stop;
@@ -800,7 +764,7 @@ Test(waitany, raw_syscall_thief_never_loses_a_kept_status, .timeout = 60)
 {
     struct raw_thief t = { 0, 0 };
     struct recover_tally n;
-    int keeps = recover_probe_exit_info();
+    int keeps = wt_recovers_stolen_status();
     pthread_t th;
 
     cr_assert_eq(pthread_create(&th, NULL, raw_thief_loop, &t), 0);
@@ -828,7 +792,7 @@ Test(waitany, sigchld_ignored_never_loses_a_kept_status, .timeout = 60)
     struct sigaction sa, old;
     struct recover_tally n;
     cpu_set_t all, one;
-    int keeps = recover_probe_exit_info();
+    int keeps = wt_recovers_stolen_status();
     int here = -1, there = -1;
 
     cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);

@@ -219,15 +219,17 @@ rel_exit_msg(int code, const char *fmt, ...)
 
 /*
  * Run fn(arg) in a fork() child, which exits with what fn returns.  Waits
- * at most timeout_s seconds (then kills it), reaps it, and returns its exit
- * code (or 128 + signal); msg receives what it wrote with rel_fail/skip.
+ * at most timeout_s seconds times the slowdown (then kills it), reaps it,
+ * and returns its exit code (or 128 + signal); msg receives what it wrote
+ * with rel_fail/skip.
  */
 WT_FN int rel_subprocess(int (*fn)(void *), void *arg, char *msg, size_t cap,
                          int timeout_s)
 {
     int p[2], st = 0;
     pid_t pid;
-    double end = wt_now_ms() + timeout_s * 1000.0;
+    long limit_ms = wt_ms(timeout_s * 1000L);
+    double end = wt_now_ms() + (double)limit_ms;
 
     cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
     pid = fork();
@@ -247,7 +249,7 @@ WT_FN int rel_subprocess(int (*fn)(void *), void *arg, char *msg, size_t cap,
         if (wt_now_ms() > end) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
-            snprintf(msg, cap, "subprocess hung for %d s: killed", timeout_s);
+            snprintf(msg, cap, "subprocess hung for %ld s: killed", limit_ms / 1000);
             close(p[0]);
             return 124;
         }

@@ -379,7 +379,7 @@ Test(eintr, wait_and_timedwait_retry_to_the_right_status)
 
         snprintf(code, sizeof code, "%d", 10 + round);
         c = wt_spawn_ok(NULL, "sleep", "150", "exit", code);
-        wait_in_storm(c, round % 2 ? VIA_TIMEDWAIT : VIA_WAIT, 20000, &s);
+        wait_in_storm(c, round % 2 ? VIA_TIMEDWAIT : VIA_WAIT, wt_ms(20000), &s);
         check_exit(&s, 10 + round, round % 2 ? "ward_timedwait" : "ward_wait");
         total += s.eintr;
         /* Waiting again returns the cached status, storm or not. */
@@ -408,7 +408,7 @@ Test(eintr, timedwait_deadline_holds_across_interruptions)
     cr_assert_eq(s.r, -1, "timed wait returned %d before the child ended", s.r);
     cr_assert_eq(s.err, ETIMEDOUT, "errno %d (%s), expected ETIMEDOUT", s.err, strerror(s.err));
     cr_assert_geq(s.ms, 290.0, "timed out after %.1f ms, deadline 300 ms", s.ms);
-    cr_assert_lt(s.ms, 3000.0, "timed out after %.1f ms, deadline 300 ms", s.ms);
+    cr_assert_lt(s.ms, (double)wt_ms(3000), "timed out after %.1f ms, deadline 300 ms", s.ms);
     cr_assert_gt(s.eintr, 0);
     wt_kill_reap(c);
 }
@@ -456,12 +456,22 @@ Test(eintr, waitpid_any_retries_and_keeps_private_status)
 Test(eintr, terminate_and_kill_on_free_never_fail_with_eintr)
 {
     ward_attr *a = ward_attr_new();
+    ward_attr *out = ward_attr_new();
     ward_child *c;
+    char line[32];
     int st = -1, r, err;
 
-    /* The child ignores SIGTERM: terminate waits out the grace, then kills. */
-    c = wt_spawn_ok(NULL, "ignore", "TERM", "sleep", "10000");
-    wt_sleep_ms(50);
+    /*
+     * The child ignores SIGTERM: terminate waits out the grace, then kills.
+     * It says so once it does, however long its start takes.
+     */
+    cr_assert_not_null(out);
+    cr_assert_eq(ward_attr_setstdio(out, 1, WARD_STDIO_PIPE, -1), 0);
+    c = wt_spawn_ok(out, "ignore", "TERM", "echo", "ready", "sleep", "10000");
+    ward_attr_free(out);
+    cr_assert_eq(wt_read_line(ward_stdio(c, 1), line, sizeof line), 0,
+                 "no line from the helper");
+    cr_assert_str_eq(line, "ready");
     storm_start();
     r = ward_terminate(c, 200, &st);
     err = errno;
@@ -548,7 +558,7 @@ struct waiter {
 static void *waiter_main(void *arg)
 {
     struct waiter *w = arg;
-    struct timespec dl = wt_deadline_ms(20000);
+    struct timespec dl = wt_deadline_ms(wt_ms(20000));
 
     memset(&w->s, 0, sizeof w->s);
     for (;;) {

@@ -26,7 +26,7 @@ enum {
     SPAWNERS = 8,
     FORKERS = 2,
     ITERATIONS = 1000,   /* forks per forker thread, half of each kind */
-    HANG_MS = 30000,     /* a fork child that takes longer is hung */
+    HANG_MS = 30000,     /* a fork child that takes longer (times the slowdown) is hung */
 };
 
 static struct wt_errors errs = WT_ERRORS_INIT;
@@ -100,7 +100,7 @@ static void check_fork_status(const char *how, long iter, int st, int outer)
 
 static void wait_ward_fork_child(ward_child *c, long iter, int outer)
 {
-    struct timespec dl = wt_deadline_ms(HANG_MS);
+    struct timespec dl = wt_deadline_ms(wt_ms(HANG_MS));
     int st = -1, r;
 
     while ((r = ward_timedwait(c, &st, &dl)) == -1 && errno == EINTR)
@@ -120,7 +120,7 @@ static void wait_ward_fork_child(ward_child *c, long iter, int outer)
 
 static void wait_plain_fork_child(pid_t pid, long iter, int outer)
 {
-    double end = wt_now_ms() + HANG_MS;
+    double end = wt_now_ms() + wt_ms(HANG_MS);
     int st = -1;
     pid_t r;
 
@@ -204,7 +204,7 @@ static void *spawner(void *arg)
                 ;
             break;
         case 1: {
-            struct timespec dl = wt_deadline_ms(HANG_MS);
+            struct timespec dl = wt_deadline_ms(wt_ms(HANG_MS));
             while ((r = ward_timedwait(c, &st, &dl)) == -1 && errno == EINTR)
                 ;
             break;
@@ -274,7 +274,7 @@ struct blocked {
 static void *blocked_waiter(void *arg)
 {
     struct blocked *b = arg;
-    struct timespec dl = wt_deadline_ms(60000);
+    struct timespec dl = wt_deadline_ms(wt_ms(60000));
 
     do {
         b->r = b->timed ? ward_timedwait(b->c, &b->status, &dl) : ward_wait(b->c, &b->status);

@@ -155,7 +155,8 @@ static pid_t take_pid(pid_t target)
         }
         if (pid == target) {
             /* Wait until it leads its group, so the group id is taken too. */
-            for (int k = 0; k < 1000 && getpgid(pid) != pid; k++)
+            for (double end = wt_now_ms() + wt_ms(1000);
+                 getpgid(pid) != pid && wt_now_ms() < end;)
                 usleep(1000);
             return pid;
         }
@@ -237,7 +238,7 @@ static void check_esrch(int r, const char *what, pid_t holder)
     int e = errno;
 
     if (r == 0)
-        usleep(50000); /* a signal takes a moment to kill */
+        wt_sleep_ms(wt_ms(50)); /* a signal takes a moment to kill */
     rel_checkf(r == -1 && e == ESRCH, "%s on the old handle returned %d (errno %d %s), "
                "expected -1/ESRCH; the pid now belongs to process %d", what, r, e,
                strerror(e), (int)holder);
@@ -326,9 +327,12 @@ static void scenario_orphan(void)
 /*
  * Reaped by a thief outside ward (a plain waitpid), pid taken.  The status
  * is recovered where the kernel keeps it (pidfd, Linux 6.15), else the
- * wait fails with ECHILD; either way ward must neither signal nor reap the
- * new process, nor report its status as the old child's.
+ * wait fails with ECHILD (which of the two: stolen_recovers, found out by
+ * the test before it forks); either way ward must neither signal nor reap
+ * the new process, nor report its status as the old child's.
  */
+static int stolen_recovers = -1;
+
 static void scenario_stolen(void)
 {
     ward_child *c = SPAWN(0, "exit", "10");
@@ -359,7 +363,7 @@ static void scenario_stolen(void)
             (int)p);
     r = ward_kill(c, SIGTERM);
     e = errno;
-    usleep(50000); /* a signal takes a moment to kill */
+    wt_sleep_ms(wt_ms(50)); /* a signal takes a moment to kill */
     alive = holder_alive(holder);
     if (!alive)
         BAD("(2) ward_kill(SIGTERM) killed process %d, which took the pid. ", (int)p);
@@ -369,7 +373,8 @@ static void scenario_stolen(void)
 
     /* 2. Waits: the recovered status or ECHILD, never the new process's. */
     if (alive) {
-        dl = wt_deadline_ms(300);
+        dl = wt_deadline_ms(wt_ms(300));
+        st = -1;
         while ((r = ward_timedwait(c, &st, &dl)) == -1 && errno == EINTR)
             ;
         e = errno;
@@ -380,6 +385,12 @@ static void scenario_stolen(void)
         else if (r == -1 && e != ECHILD)
             BAD("(3) ward_timedwait: errno %d (%s), expected a status or ECHILD. ", e,
                 strerror(e));
+        else if (stolen_recovers && r != 0)
+            BAD("(3) ward_timedwait: ECHILD, but this kernel keeps the exit status on "
+                "the pidfd: expected it recovered. ");
+        else if (!stolen_recovers && r == 0)
+            BAD("(3) ward_timedwait recovered status 0x%x where no exit status can be "
+                "recovered: expected ECHILD. ", st);
         /* End the new process ourselves, and see who gets its status. */
         kill(holder, SIGTERM);
         wt_wait_ended(holder);
@@ -391,6 +402,11 @@ static void scenario_stolen(void)
     if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 10))
         BAD("(4) ward_wait reported status 0x%x (the new process's), expected exit 10 or "
             "ECHILD. ", st);
+    else if (stolen_recovers && r != 0)
+        BAD("(4) ward_wait: %s, expected the recovered status. ", strerror(e));
+    else if (!stolen_recovers && (r != -1 || e != ECHILD))
+        BAD("(4) ward_wait returned %d (%s), expected ECHILD. ", r,
+            r == 0 ? "success" : strerror(e));
     while ((r2 = waitpid(holder, &hst, 0)) == -1 && errno == EINTR)
         ;
     if (r2 != holder)
@@ -758,5 +774,6 @@ Test(pidreuse, child_stolen_by_a_thief_then_reused, .timeout = 60)
     if (wt_posix_backend())
         cr_skip_test("posix backend: after a theft outside ward the pid is "
                      "ambiguous (see ward(7)); checked on the linux backend");
+    stolen_recovers = wt_recovers_stolen_status();
     run_in_namespaces(scenario_stolen);
 }
