@@ -325,8 +325,10 @@ run_main(int argc, char **argv)
         fatal_errno("ward_attr_new");
     /*
      * The JSON report gives the child's CPU times: ask for a child whose
-     * resource usage is kept (on Linux 7.1 and later, ward_spawn() makes
-     * one the kernel reaps itself, and keeps none, unless told).
+     * resource usage is kept.  Only with the experimental WARD_AUTOREAP
+     * opt-in on Linux 7.1 and later does ward_spawn() otherwise make one
+     * the kernel reaps itself, which keeps none; by default every child's
+     * is kept and the flag changes nothing.
      */
     if (ward_attr_setflags(attr, WARD_NEW_PGROUP | (r.json ? WARD_RUSAGE : 0)) == -1)
         fatal_errno("ward_attr_setflags");

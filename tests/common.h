@@ -235,9 +235,24 @@ WT_FN void wt_list_fds(char *buf, size_t cap)
 }
 
 /*
+ * 1 if WARD_AUTOREAP asks ward for children the kernel reaps itself (read
+ * as ward reads it: non-empty and not "0").  Whether ward makes them also
+ * depends on the backend and the kernel.
+ */
+WT_FN int wt_autoreap_asked(void)
+{
+    const char *e = getenv("WARD_AUTOREAP");
+
+    return e != NULL && *e != '\0' && strcmp(e, "0") != 0;
+}
+
+/*
  * 1 if this process has no child at all (running or zombie).  A child the
  * kernel reaps itself (Linux 7.1 CLONE_AUTOREAP) is invisible to waitid(),
- * so the threads' children files are read too, where procfs has them.
+ * so where WARD_AUTOREAP asks for such children the threads' children
+ * files are read too, where procfs has them.  Otherwise waitid() alone
+ * answers, as it always did: a children file can still list, for a
+ * moment, a child that another thread is reaping.
  */
 WT_FN int wt_no_children(void)
 {
@@ -253,7 +268,7 @@ WT_FN int wt_no_children(void)
     } else {
         return 0;
     }
-    if ((d = opendir("/proc/self/task")) == NULL)
+    if (!wt_autoreap_asked() || (d = opendir("/proc/self/task")) == NULL)
         return 1;
     while (none && (e = readdir(d)) != NULL) {
         char path[300], buf[64];

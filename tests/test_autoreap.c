@@ -3,8 +3,9 @@
  * clone3() with CLONE_AUTOREAP).  Where the kernel accepts the flag, a
  * child from ward_spawn() must be invisible to a raw wait4(-1, __WALL)
  * thief and wake no SIGCHLD handler, and its status must still reach the
- * handle.  Where the kernel refuses it (or WARD_NO_AUTOREAP is set, or the
- * backend is posix), the older behaviour holds: SIGCHLD comes, and a
+ * handle.  ward asks for the flag only where WARD_AUTOREAP is set (an
+ * experimental opt-in).  Without it, where the kernel refuses the flag, or
+ * on the posix backend, the older behaviour holds: SIGCHLD comes, and a
  * thief's theft is recovered or reported, never a wrong status.  The
  * feature is found by trying the flag on a trivial child, not by version.
  */
@@ -49,9 +50,7 @@ static int kernel_autoreaps(void)
 /* Does ward use it here?  The kernel, the backend and the switch decide. */
 static int expect_autoreap(void)
 {
-    const char *e = getenv("WARD_NO_AUTOREAP");
-
-    if (wt_posix_backend() || (e != NULL && *e != '\0' && strcmp(e, "0") != 0))
+    if (!wt_autoreap_asked() || wt_posix_backend())
         return 0;
     return kernel_autoreaps();
 }
