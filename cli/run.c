@@ -323,7 +323,14 @@ run_main(int argc, char **argv)
         fatal_errno("ward_events_fd");
     if ((attr = ward_attr_new()) == NULL)
         fatal_errno("ward_attr_new");
-    if (ward_attr_setflags(attr, WARD_NEW_PGROUP) == -1)
+    /*
+     * The JSON report gives the child's CPU times: ask for a child whose
+     * resource usage is kept.  Only with the experimental WARD_AUTOREAP
+     * opt-in on Linux 7.1 and later does ward_spawn() otherwise make one
+     * the kernel reaps itself, which keeps none; by default every child's
+     * is kept and the flag changes nothing.
+     */
+    if (ward_attr_setflags(attr, WARD_NEW_PGROUP | (r.json ? WARD_RUSAGE : 0)) == -1)
         fatal_errno("ward_attr_setflags");
 
     r.start = now_ns();

@@ -46,6 +46,10 @@ typedef struct ward_attr ward_attr;
 #define WARD_RESET_SIGNALS 0x04u /* empty mask, every disposition SIG_DFL */
 #define WARD_KILL_ON_FREE  0x08u /* ward_free() kills a running child */
 #define WARD_INHERIT_FDS   0x10u /* keep inheritable descriptors open */
+#define WARD_RUSAGE        0x20u /* keep resource usage for ward_rusage();
+                                    matters only with WARD_AUTOREAP set on
+                                    Linux 7.1+ (children are reapable, and
+                                    keep it, by default) */
 
 /*
  * Called from ward_dispatch() once the child has ended: status is its wait

@@ -54,6 +54,9 @@ struct ward__exec {
     int files_shared; /* set by the backend: the child starts on the
                          parent's descriptor table and must take its own
                          before it touches a descriptor */
+    int autoreaped; /* set by the backend: the kernel reaps the child
+                       itself (Linux CLONE_AUTOREAP); no wait of anyone's
+                       sees it, nor does any SIGCHLD handler */
     volatile int err; /* written by the child: why exec failed */
 };
 
@@ -77,8 +80,9 @@ struct ward__backend {
     int (*adopt)(pid_t pid, int *pidfd);
     /*
      * Reap c without blocking.  Called under ward__lock.  Returns 1 with
-     * *status (and *usage) set, 0 if c still runs, -1/ECHILD if c is no longer
-     * our child (someone else reaped it).
+     * *status (and *usage) set, 2 with *status set but no resource usage
+     * (a child the kernel reaped itself), 0 if c still runs, -1/ECHILD if
+     * c is no longer our child (someone else reaped it).
      */
     int (*reap)(struct ward_child *c, int *status, struct ward__usage *usage);
     /* After reap's ECHILD: recover the stolen status. -1/ENODATA if lost. */
@@ -132,6 +136,18 @@ struct ward__backend {
      * did not exist, instead of sleeping until they end.
      */
     int (*others_exist)(idtype_t idtype, id_t id);
+    /*
+     * Optional.  For a child the kernel reaps itself (c->autoreap): 1 if it
+     * has ended and been released, so that its pid may be another
+     * process's now; 0 if not, or if that cannot be told.
+     * Async-signal-safe.
+     */
+    int (*released)(const struct ward_child *c);
+    /*
+     * Optional.  Signal c's process group through c's descriptor, for a
+     * child whose pid is not kept for it (c->autoreap).  Under ward__lock.
+     */
+    int (*signal_group)(struct ward_child *c, int sig);
     /* In the child of a fork: drop inherited descriptors and state. */
     void (*atfork_child)(void);
     void (*atfork_prepare)(void);

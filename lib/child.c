@@ -276,9 +276,23 @@ signal_unreaped(ward_child *c, int sig, int how)
         errno = ESRCH;
         return -1;
     }
-    r = how == SIG_GROUP ? kill(-c->pid, sig)
-        : how == SIG_PID ? kill(c->pid, sig)
-        : ward__be->signal(c, sig);
+    if (c->autoreap && how != SIG_CHILD) {
+        /*
+         * The kernel reaps such a child the moment it ends, so its pid
+         * (and a group id equal to it) may be anyone's: only its
+         * descriptor names it safely.  Without one it cannot be signalled.
+         */
+        if (how == SIG_GROUP && ward__be->signal_group != NULL && c->pidfd != -1) {
+            r = ward__be->signal_group(c, sig);
+        } else {
+            errno = ESRCH;
+            r = -1;
+        }
+    } else {
+        r = how == SIG_GROUP ? kill(-c->pid, sig)
+            : how == SIG_PID ? kill(c->pid, sig)
+            : ward__be->signal(c, sig);
+    }
     if (c->slot != NULL)
         WARD__KEEP_ERRNO(ward__slot_unclaim(c->slot, c->pid));
     return r;

@@ -45,7 +45,7 @@
 
 #define WARD__ALL_FLAGS                                                      \
     (WARD_NEW_PGROUP | WARD_NEW_SESSION | WARD_RESET_SIGNALS |               \
-     WARD_KILL_ON_FREE | WARD_INHERIT_FDS)
+     WARD_KILL_ON_FREE | WARD_INHERIT_FDS | WARD_RUSAGE)
 
 /* The few fields of struct rusage a handle keeps; the rest read as zero. */
 struct ward__usage {
@@ -67,6 +67,9 @@ struct ward_child {
     unsigned char in_table;  /* linked in the pid table */
     unsigned char has_usage; /* usage below is valid */
     unsigned char watched;   /* registered with the backend's events set */
+    unsigned char autoreap;  /* the kernel reaps it (Linux CLONE_AUTOREAP):
+                                no wait sees it, its pid may be reused as
+                                soon as it has ended */
     unsigned char pending;   /* linked in the list of callbacks to run */
     int stdio[3];            /* parent ends of WARD_STDIO_PIPE, or -1 */
     struct ward_child *next; /* pid table chain */
@@ -231,6 +234,12 @@ int ward__init(void);
 void ward__table_insert(ward_child *c);
 void ward__table_remove(ward_child *c);
 ward_child *ward__table_find(pid_t pid);
+/*
+ * As ward__table_find(), but a child the kernel reaped itself (autoreap)
+ * whose end the backend already sees is skipped: its pid may name another
+ * process by now.  Async-signal-safe.
+ */
+ward_child *ward__table_find_live(pid_t pid);
 /* How many children the table holds.  Under ward__lock. */
 size_t ward__table_count(void);
 /* Reap and discard what the owners have dropped.  Under ward__lock. */

@@ -547,10 +547,22 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     if (rc == 0) {
         c->pid = pid;
         c->pidfd = pidfd;
+        c->autoreap = p.ex.autoreaped != 0;
         ward__lock();
         if (ward__be->note != NULL)
             ward__be->note(c);
-        ward__slot_publish(c->slot, pid);
+        if (c->autoreap) {
+            /*
+             * No SIGCHLD comes for it and no wait sees it, so the guard's
+             * handler has nothing to claim; a published pid would even
+             * make it claim a stranger once the kernel has reaped the
+             * child and the pid is reused.
+             */
+            ward__slot_release(c->slot);
+            c->slot = NULL;
+        } else {
+            ward__slot_publish(c->slot, pid);
+        }
         ward__table_insert(c);
         ward__watch_new(c);
         ward__unlock();

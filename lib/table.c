@@ -180,6 +180,17 @@ ward__table_find(pid_t pid)
 }
 
 ward_child *
+ward__table_find_live(pid_t pid)
+{
+    for (ward_child *c = buckets[slot(pid, nbuckets)]; c != NULL; c = c->next) {
+        if (c->pid == pid &&
+            !(c->autoreap && ward__be->released != NULL && ward__be->released(c)))
+            return c;
+    }
+    return NULL;
+}
+
+ward_child *
 ward__child_new(pid_t pid, int pidfd, unsigned int flags)
 {
     ward_child *c = calloc(1, sizeof(*c));
@@ -226,10 +237,11 @@ ward__try_reap(ward_child *c)
         goto reaped;
     }
     r = ward__be->reap(c, &st, &usage);
-    if (r == 1) {
+    if (r == 1 || r == 2) {
         c->status = st;
         c->usage = usage;
-        c->has_usage = 1;
+        /* 2: the kernel reaped it itself and kept no resource usage. */
+        c->has_usage = r == 1;
         atomic_store(&c->state, WARD__EXITED);
     } else if (r == -1 && errno == ECHILD) {
         /* Someone outside ward reaped it.  Recover the status if we can. */

@@ -51,7 +51,7 @@ is_private(pid_t pid)
     int r;
 
     ward__lock();
-    r = ward__table_find(pid) != NULL;
+    r = ward__table_find_live(pid) != NULL;
     ward__unlock();
     return r;
 }
@@ -78,7 +78,11 @@ look(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
         if (si.si_pid == 0)
             return 0;
         c = ward__table_find(si.si_pid);
-        if (c == NULL) {
+        /*
+         * No wait ever reports a child the kernel reaps itself: a handle
+         * of one with this pid is stale, and the pid is someone else's.
+         */
+        if (c == NULL || c->autoreap) {
             /* A waiter outside ward took the report in between: look again. */
             if ((r = take(&si, arg)) != 0)
                 return r;

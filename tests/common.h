@@ -234,15 +234,57 @@ WT_FN void wt_list_fds(char *buf, size_t cap)
     }
 }
 
-/* 1 if this process has no child at all (running or zombie). */
+/*
+ * 1 if WARD_AUTOREAP asks ward for children the kernel reaps itself (read
+ * as ward reads it: non-empty and not "0").  Whether ward makes them also
+ * depends on the backend and the kernel.
+ */
+WT_FN int wt_autoreap_asked(void)
+{
+    const char *e = getenv("WARD_AUTOREAP");
+
+    return e != NULL && *e != '\0' && strcmp(e, "0") != 0;
+}
+
+/*
+ * 1 if this process has no child at all (running or zombie).  A child the
+ * kernel reaps itself (Linux 7.1 CLONE_AUTOREAP) is invisible to waitid(),
+ * so where WARD_AUTOREAP asks for such children the threads' children
+ * files are read too, where procfs has them.  Otherwise waitid() alone
+ * answers, as it always did: a children file can still list, for a
+ * moment, a child that another thread is reaping.
+ */
 WT_FN int wt_no_children(void)
 {
     siginfo_t si;
+    DIR *d;
+    struct dirent *e;
+    int none = 1;
 
     memset(&si, 0, sizeof si);
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0)
-        return errno == ECHILD;
-    return 0;
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0) {
+        if (errno != ECHILD)
+            return 0;
+    } else {
+        return 0;
+    }
+    if (!wt_autoreap_asked() || (d = opendir("/proc/self/task")) == NULL)
+        return 1;
+    while (none && (e = readdir(d)) != NULL) {
+        char path[300], buf[64];
+        int fd;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+            continue;
+        if (read(fd, buf, sizeof buf) > 0)
+            none = 0;
+        close(fd);
+    }
+    closedir(d);
+    return none;
 }
 
 /* 1 if pid is no longer our child: reaped (by anyone), not a zombie. */

@@ -60,7 +60,7 @@ Test(attr, setflags_errors)
 
     cr_assert_not_null(a);
     wt_assert_err(ward_attr_setflags(NULL, 0), EINVAL);
-    wt_assert_err(ward_attr_setflags(a, 0x20u), EINVAL);
+    wt_assert_err(ward_attr_setflags(a, 0x40u), EINVAL);
     wt_assert_err(ward_attr_setflags(a, 0x80000000u), EINVAL);
     wt_assert_err(ward_attr_setflags(a, WARD_NEW_PGROUP | 0x100u), EINVAL);
     wt_assert_err(ward_attr_setflags(a, WARD_NEW_PGROUP | WARD_NEW_SESSION), EINVAL);
