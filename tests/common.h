@@ -508,6 +508,8 @@ struct wt_pidfd_info {
 #define WT_PIDFD_INFO_EXIT (1ull << 3)
 #define WT_PIDFD_GET_INFO _IOWR(0xFF, 11, struct wt_pidfd_info)
 
+WT_FN pid_t wt_own_child_on_cue(int code, int *cue);
+
 /*
  * 1 if the kernel still tells a reaped child's exit status through a pidfd
  * opened before the reap.  Found out once per process, with a child made
@@ -520,24 +522,14 @@ WT_FN int wt_kernel_keeps_exit_info(void)
     static int known = -1;
 #if defined(__linux__) && defined(SYS_pidfd_open)
     struct wt_pidfd_info info;
-    int go[2], pidfd, st = 0, keeps = 0;
+    int cue, pidfd, st = 0, keeps = 0;
     pid_t pid, r;
 
     if (known >= 0)
         return known;
-    cr_assert_eq(pipe2(go, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
-    pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        char b;
-
-        close(go[1]);
-        (void)read(go[0], &b, 1);
-        _exit(42);
-    }
-    close(go[0]);
+    pid = wt_own_child_on_cue(42, &cue);
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    close(go[1]);
+    close(cue);
     while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
         ;
     cr_assert_eq(r, pid, "waitpid: %s", strerror(errno));
