@@ -1,6 +1,6 @@
 # tests/peers/regrtest.py - CPython's regrtest ("python3 -m test") with a
 # watchdog on each test: a test that runs longer than PEERS_TEST_TIMEOUT
-# seconds (default 30) ends the interpreter through faulthandler, which
+# seconds (default 60) ends the interpreter through faulthandler, which
 # prints "Timeout (H:MM:SS)!" and the stacks.  tests/peers/run then starts
 # a new interpreter for the tests not yet run, so that one hang costs one
 # test, not the rest of the module.
@@ -10,7 +10,7 @@ import unittest
 
 from test.libregrtest import main
 
-LIMIT = float(os.environ.get("PEERS_TEST_TIMEOUT", "30"))
+LIMIT = float(os.environ.get("PEERS_TEST_TIMEOUT", "60"))
 _run = unittest.TestCase.run
 
 
