@@ -85,7 +85,14 @@ static void *thief_main(void *arg)
     return NULL;
 }
 
-#define N_SPAWNS 2000
+/*
+ * 2,000 children where the kernel keeps them private: the claim this test
+ * exists for.  On the older path a few hundred show what it must (SIGCHLD
+ * comes, a theft is seen or recovered); the races of that path have their
+ * own 2,000-spawn tests in test_waitany.c.
+ */
+#define N_SPAWNS_AUTOREAP 2000
+#define N_SPAWNS_OLDER 300
 
 Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
 {
@@ -94,6 +101,7 @@ Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
     struct thief t;
     pthread_t th;
     int wrong = 0, lost = 0;
+    const int n = autoreap ? N_SPAWNS_AUTOREAP : N_SPAWNS_OLDER;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = count_sigchld;
@@ -105,7 +113,7 @@ Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
     atomic_store(&t.stolen, 0);
     cr_assert_eq(pthread_create(&th, NULL, thief_main, &t), 0);
 
-    for (int i = 0; i < N_SPAWNS; i++) {
+    for (int i = 0; i < n; i++) {
         char code[8];
         const char *argv[] = {wt_helper(), code, NULL};
         ward_child *c;
@@ -127,7 +135,7 @@ Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
     pthread_join(th, NULL);
     cr_assert_eq(sigaction(SIGCHLD, &old, NULL), 0);
 
-    cr_assert_eq(wrong, 0, "%d of %d statuses wrong", wrong, N_SPAWNS);
+    cr_assert_eq(wrong, 0, "%d of %d statuses wrong", wrong, n);
     if (autoreap) {
         cr_assert_eq(atomic_load(&t.stolen), 0, "the thief reaped %d private children",
                      atomic_load(&t.stolen));
