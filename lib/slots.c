@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define CHUNK_SLOTS 128
 

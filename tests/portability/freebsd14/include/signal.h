@@ -96,6 +96,10 @@ struct sigaction {
 #define SIG_ERR ((__sighandler_t *)-1)
 int sigaction(int sig, const struct sigaction *act, struct sigaction *oact);
 
+/* sigaction(2): si_code of a signal sent by a process (sys/signal.h of FreeBSD 14) */
+#define SI_USER       0x10001
+#define SI_QUEUE      0x10002
+
 /* sigaction(2): si_code of SIGCHLD */
 #define CLD_EXITED    1
 #define CLD_KILLED    2
