@@ -148,11 +148,31 @@ struct ward__backend {
      * child whose pid is not kept for it (c->autoreap).  Under ward__lock.
      */
     int (*signal_group)(struct ward_child *c, int sig);
+    /*
+     * Optional.  Run by libward-guard's SIGCHLD handler on every SIGCHLD,
+     * whatever the program's action: a backend that sleeps on a self-pipe
+     * (posix) is woken through it.  Async-signal-safe; keeps errno.
+     */
+    void (*sigchld)(void);
     /* In the child of a fork: drop inherited descriptors and state. */
     void (*atfork_child)(void);
     void (*atfork_prepare)(void);
     void (*atfork_parent)(void);
 };
+
+/*
+ * What the core offers a backend, beyond the table it calls.
+ */
+/* Whether libward-guard's SIGCHLD handler is in place (it then owns the
+ * signal, and calls the backend's sigchld hook on every SIGCHLD). */
+int ward__guard_active(void);
+/* Ask libward-guard to keep its handler installed even where the program's
+ * action needs none.  Does nothing without the guard. */
+void ward__guard_want_handler(void);
+/* A SIGCHLD handler of the backend's own ran without running one of the
+ * program's: a sleep it interrupted is not the caller's EINTR.
+ * Async-signal-safe. */
+void ward__quiet_signal(void);
 
 extern const struct ward__backend ward__linux_backend;
 extern const struct ward__backend ward__bsd_backend;

@@ -14,8 +14,8 @@
  *
  * SIGCHLD's disposition is emulated: the program's is kept aside, and the
  * guard's handler is in the kernel only while something needs it (the
- * program has a handler or ignores SIGCHLD, or the posix backend's events
- * descriptor is open); under SIG_DFL the kernel's default stays, so that
+ * program has a handler or ignores SIGCHLD, or the backend asked for it:
+ * an events descriptor that only a handler can make readable); under SIG_DFL the kernel's default stays, so that
  * no child's exit interrupts the program's sleeps.  The handler
  *  - runs a handler of the program only if a non-private child has a
  *    report, with a siginfo_t that describes that child, or for a SIGCHLD
@@ -237,7 +237,8 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
      */
     int sent = info != NULL && !from_child(info) && !ward__is_reraise(info);
 
-    ward__posix_sigchld();
+    /* The backend's hook first: it may sleep on a self-pipe. */
+    ward__guard_sigchld();
     if (!(ua->sa_flags & SA_NOCLDSTOP) && user_has_handler(ua))
         opts |= WSTOPPED | WCONTINUED;
     for (;;) {
@@ -307,8 +308,8 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
 
 /*
  * Set once something needs the guard's handler whatever the program's
- * action: the posix backend's events descriptor, which only a handler can
- * make readable.
+ * action: the backend asked for it (ward__guard_want_handler()), for an
+ * events descriptor that only a handler can make readable.
  */
 static _Atomic int handler_wanted;
 static void want_handler(void);
@@ -384,8 +385,7 @@ guard_init(void)
     if (pthread_atfork(guard_atfork_prepare, guard_atfork_parent,
                        guard_atfork_child) != 0)
         return;
-    ward__guarded = 1;
-    ward__guard_want_handler = want_handler;
+    ward__guard_attach(want_handler);
     if (install(&old) == 0)
         guard_ok = 1;
 }
@@ -397,7 +397,7 @@ ready(void)
     return guard_ok;
 }
 
-/* The posix backend's events descriptor needs the guard's handler. */
+/* The backend needs the guard's handler (see handler_wanted). */
 static void
 want_handler(void)
 {

@@ -148,15 +148,17 @@ extern _Thread_local unsigned int ward__quiet_signals
 /* An EINTR from a sleep that began when the count was n0: is it the caller's? */
 #define WARD__CALLERS_EINTR(n0) (errno == EINTR && ward__quiet_signals == (n0))
 
-/* Set when libward-guard's SIGCHLD handler is in place. */
-extern int ward__guarded;
 /*
- * Set by libward-guard: makes its SIGCHLD handler stay installed even where
- * the program's action needs none (the posix events descriptor needs it).
+ * libward-guard attaches itself to the core once its SIGCHLD handler is in
+ * place, and gives the function that keeps that handler installed whatever
+ * the program's action (see ward__guard_want_handler() in backend.h).
  */
-extern void (*ward__guard_want_handler)(void);
-/* Called by the guard's handler: wake ward's own waiters.  Async-signal-safe. */
-void ward__posix_sigchld(void);
+void ward__guard_attach(void (*want_handler)(void));
+/*
+ * Called by the guard's handler on every SIGCHLD: passes it on to the
+ * backend's sigchld hook, where it has one.  Async-signal-safe.
+ */
+void ward__guard_sigchld(void);
 
 #include "backend.h"
 

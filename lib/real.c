@@ -9,9 +9,46 @@
  */
 #include "internal.h"
 
-int ward__guarded;
-void (*ward__guard_want_handler)(void);
 _Thread_local unsigned int ward__quiet_signals __attribute__((tls_model("initial-exec")));
+
+/* Set once libward-guard's SIGCHLD handler is in place. */
+static int guarded;
+static void (*guard_want_handler)(void);
+
+void
+ward__guard_attach(void (*want_handler)(void))
+{
+    guard_want_handler = want_handler;
+    guarded = 1;
+}
+
+void
+ward__guard_sigchld(void)
+{
+    const struct ward__backend *be = ward__be;
+
+    if (be != NULL && be->sigchld != NULL)
+        be->sigchld();
+}
+
+int
+ward__guard_active(void)
+{
+    return guarded;
+}
+
+void
+ward__guard_want_handler(void)
+{
+    if (guarded && guard_want_handler != NULL)
+        guard_want_handler();
+}
+
+void
+ward__quiet_signal(void)
+{
+    ward__quiet_signals++;
+}
 
 #ifdef WARD_GUARD
 #include <dlfcn.h>

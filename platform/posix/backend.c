@@ -54,8 +54,8 @@ static _Atomic int ev_w = -1;
 static int handler_state;
 static struct sigaction chained;
 
-void
-ward__posix_sigchld(void)
+static void
+posix_sigchld(void)
 {
     int e = errno, fd = atomic_load(&pipe_w), efd = atomic_load(&ev_w);
 
@@ -73,14 +73,14 @@ ward__posix_sigchld(void)
 static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
-    ward__posix_sigchld();
+    posix_sigchld();
     if (chained.sa_flags & SA_SIGINFO) {
         if (chained.sa_sigaction != NULL)
             chained.sa_sigaction(sig, si, ctx);
     } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
         chained.sa_handler(sig);
     } else {
-        ward__quiet_signals++;
+        ward__quiet_signal();
     }
 }
 
@@ -122,8 +122,8 @@ ensure_handler(void)
     struct sigaction sa, old;
 
     if (handler_state == 0) {
-        if (ward__guarded) {
-            /* libward-guard owns SIGCHLD and calls ward__posix_sigchld(). */
+        if (ward__guard_active()) {
+            /* libward-guard owns SIGCHLD and calls posix_sigchld(). */
             handler_state = 2;
         } else if (ward__real.sigaction(SIGCHLD, NULL, &old) == -1 ||
                    old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT)) {
@@ -292,11 +292,11 @@ wake_pipe(void)
     int fd;
 
     pthread_mutex_lock(&pm);
-    if (ward__guarded && handler_state != 1)
+    if (ward__guard_active() && handler_state != 1)
         (void)ensure_handler(); /* installs nothing: the guard's is there */
     fd = handler_state == 1 ? pipe_r : -1;
     pthread_mutex_unlock(&pm);
-    if (fd == -1 || ward__guarded)
+    if (fd == -1 || ward__guard_active())
         return fd;
     if (ward__real.sigaction(SIGCHLD, NULL, &cur) == -1 ||
         !(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_sigchld)
@@ -390,8 +390,7 @@ posix_events_open(void)
     int fd;
 
     /* libward-guard installs its handler only where something needs it. */
-    if (ward__guarded && ward__guard_want_handler != NULL)
-        ward__guard_want_handler();
+    ward__guard_want_handler();
     pthread_mutex_lock(&pm);
     if (ensure_handler() == -1) {
         /* No descriptor for the self-pipe now (EMFILE, ENFILE): say so. */
@@ -486,6 +485,7 @@ const struct ward__backend ward__posix_backend = {
     .watch = posix_watch,
     .unwatch = posix_unwatch,
     .events_drain = posix_events_drain,
+    .sigchld = posix_sigchld,
     .atfork_child = posix_atfork_child,
     .atfork_prepare = posix_atfork_prepare,
     .atfork_parent = posix_atfork_parent,
