@@ -94,9 +94,11 @@ struct ward__backend {
      * the call it stands for: with intr set (ward_timedwait), any handler,
      * as poll(2); with intr clear and no deadline (ward_wait), only one
      * installed without SA_RESTART, as waitpid(2): the backend then sleeps
-     * in a call the kernel restarts after an SA_RESTART handler.  Handlers
-     * of ward's own (WARD__CALLERS_EINTR) never interrupt.  Called without
-     * locks.  Spurious returns of 0 are allowed.
+     * in a call the kernel restarts after an SA_RESTART handler.  Every
+     * interruption is returned as -1/EINTR: the core's wait loop tells the
+     * caller's from one by a handler of ward's own (ward__quiet_signal()),
+     * and sleeps again after the latter, so a backend never filters EINTR
+     * itself.  Called without locks.  Spurious returns of 0 are allowed.
      */
     int (*block)(struct ward_child *c, const struct timespec *deadline, int intr);
     /* Signal c, which is unreaped.  Called under ward__lock. */

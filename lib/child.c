@@ -179,6 +179,7 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
         return -1;
     }
     for (;;) {
+        unsigned int n0;
         int timed_out = 0;
 
         ward__lock();
@@ -196,7 +197,15 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
             errno = EAGAIN;
             return -1;
         }
+        n0 = ward__quiet_signals;
         if (ward__be->block(c, deadline, intr) == -1) {
+            /*
+             * A SIGCHLD handler of ward's own (the posix backend's, the
+             * guard's) that ran no handler of the program's is no reason
+             * to give up: that EINTR is not the caller's.  Look again.
+             */
+            if (errno == EINTR && !WARD__CALLERS_EINTR(n0))
+                continue;
             if (errno != ETIMEDOUT)
                 return -1;
             timed_out = 1;

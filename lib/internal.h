@@ -140,8 +140,9 @@ int ward__is_reraise(const siginfo_t *si);
  * Counts, per thread, the SIGCHLD handlers of ward's own that ran without
  * running a handler of the program (the posix backend's, the guard's).  A
  * sleep that such a handler interrupted is not the caller's EINTR: the
- * backends compare it before and after, and sleep again.  Initial-exec, as
- * it is written from signal handlers.
+ * core's wait loops (child.c, waitany.c) compare it before and after a
+ * sleep, and sleep again.  Initial-exec, as it is written from signal
+ * handlers.
  */
 extern _Thread_local unsigned int ward__quiet_signals
     __attribute__((tls_model("initial-exec")));

@@ -729,7 +729,6 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
 {
     struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
     struct timespec left;
-    unsigned int n0;
     int r;
 
     /* Lost by now (see own_pidfd()): the caller's next look says so. */
@@ -744,9 +743,7 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
          * far as can be told afterwards: the interruption is the caller's
          * only if some handler of the program's lacks SA_RESTART.
          */
-        n0 = ward__quiet_signals;
-        if (poll(&pfd, 1, -1) == -1 && errno == EINTR && WARD__CALLERS_EINTR(n0) &&
-            !all_handlers_restart()) {
+        if (poll(&pfd, 1, -1) == -1 && errno == EINTR && !all_handlers_restart()) {
             errno = EINTR;
             return -1;
         }
@@ -763,22 +760,19 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
          * threads may sleep here; ECHILD (a thief was first) is for the
          * core's next reap to find.
          */
-        n0 = ward__quiet_signals;
         memset(&si, 0, sizeof(si));
         if (sys_waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOWAIT, NULL) == -1 &&
-            errno != ECHILD && (errno != EINTR || WARD__CALLERS_EINTR(n0)))
+            errno != ECHILD)
             return -1;
         return 0;
     }
     /* ward__time_left() never overflows, whatever time_t the deadline holds. */
     if (deadline != NULL)
         (void)ward__time_left(deadline, &left);
-    n0 = ward__quiet_signals;
     /* ward_timedwait: never restarted, as poll(2). */
     r = ppoll(&pfd, 1, deadline != NULL ? &left : NULL, NULL);
     if (r == -1)
-        /* libward-guard's own SIGCHLD handler is no reason to give up. */
-        return WARD__CALLERS_EINTR(n0) ? -1 : 0;
+        return -1;
     if (r == 0) {
         errno = ETIMEDOUT;
         return -1;

@@ -311,7 +311,6 @@ timed_block(ward_child *c, const struct timespec *deadline)
 
     for (;;) {
         struct pollfd pfd;
-        unsigned int n0;
         int ms, fd, r;
         char buf[64];
 
@@ -328,17 +327,19 @@ timed_block(ward_child *c, const struct timespec *deadline)
         pfd.fd = fd;
         pfd.events = POLLIN;
         pfd.revents = 0;
-        n0 = ward__quiet_signals;
         r = poll(&pfd, fd != -1 ? 1 : 0, ms);
-        if (r == -1 && errno != EINTR)
-            return -1;
-        /* A handler of the program ran: that is the caller's EINTR. */
-        if (r == -1 && WARD__CALLERS_EINTR(n0))
+        /* EINTR too: the core tells the caller's from ward's own. */
+        if (r == -1)
             return -1;
         if (r > 0) {
-            /* Every waiter polling now woke; a later one sleeps one step. */
+            /*
+             * Every waiter polling now woke; a later one sleeps one step.
+             * A SIGCHLD came: back to the core, which looks at the child
+             * and counts ward's own handlers afresh for the next sleep.
+             */
             while (read(fd, buf, sizeof(buf)) > 0)
                 ;
+            return 0;
         }
         if (step < STEP_MAX_MS)
             step = step * 2 > STEP_MAX_MS ? STEP_MAX_MS : step * 2;
@@ -359,11 +360,9 @@ posix_block(ward_child *c, const struct timespec *deadline, int intr)
      * It restarts waitid() after a handler installed with SA_RESTART and
      * fails with EINTR after one without, as waitpid(2) does.
      */
-    unsigned int n0 = ward__quiet_signals;
-
     memset(&si, 0, sizeof(si));
     if (ward__real.waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
-        errno != ECHILD && (errno != EINTR || WARD__CALLERS_EINTR(n0)))
+        errno != ECHILD)
         return -1;
     return 0;
 }
