@@ -432,7 +432,7 @@ ward_free(ward_child *c)
     ward__unpend(c);
     if (atomic_load(&c->state) == WARD__RUNNING) {
         /* Reaped and freed later by ward, never left a zombie. */
-        ward__adopt_orphan(c);
+        ward__orphan(c);
         c = NULL;
     }
     ward__unlock();

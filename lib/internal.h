@@ -179,6 +179,8 @@ void ward__sig_enter(void);
 void ward__sig_leave(void);
 void ward__lock(void);
 void ward__unlock(void);
+/* In the child of a fork: fresh locks (lock.c). */
+void ward__locks_reset_after_fork(void);
 
 /*
  * Sanitizer builds (ward's own "make check-asan" / "make check-tsan", or
@@ -231,8 +233,10 @@ void ward__unlock(void);
 #define WARD_VFORK_END
 #endif
 
-/* Returns 0 once a backend is chosen, -1 with errno otherwise. */
+/* Returns 0 once a backend is chosen, -1 with errno otherwise (init.c). */
 int ward__init(void);
+/* Register the fork handlers (fork.c).  -1 if they cannot be. */
+int ward__fork_init(void);
 
 void ward__table_insert(ward_child *c);
 void ward__table_remove(ward_child *c);
@@ -245,19 +249,31 @@ ward_child *ward__table_find(pid_t pid);
 ward_child *ward__table_find_live(pid_t pid);
 /* How many children the table holds.  Under ward__lock. */
 size_t ward__table_count(void);
+/* Call fn on every child in the table; fn may remove or free it. */
+void ward__table_each(void (*fn)(ward_child *c));
+/* Empty the table without touching its children (after a fork). */
+void ward__table_clear(void);
 /* Reap and discard what the owners have dropped.  Under ward__lock. */
 void ward__reap_orphans(void);
 /* The same, taking ward__lock itself; cheap when there are none. */
 void ward__reap_orphans_unlocked(void);
+/* Queue c's callback, if it has one not queued yet.  Under ward__lock. */
+void ward__pend(ward_child *c);
 /* Cancel c's queued callback.  Under ward__lock. */
 void ward__unpend(ward_child *c);
+/* In the child of a fork: no callback due, no events descriptor (events.c). */
+void ward__events_reset_after_fork(void);
+/* In the child of a fork: no orphan, nothing to bury (handle.c). */
+void ward__handles_reset_after_fork(void);
+/* Unreaped children whose descriptor was lost.  Under ward__lock. */
+size_t ward__lost_count(void);
 /* Free the orphans reaped since the last call.  Not in signal handlers. */
 void ward__bury(void);
 /* After inserting c: watch it if the events descriptor is in use. */
 void ward__watch_new(ward_child *c);
 
 /* Mark c dropped by its owner; ward reaps and frees it.  Under ward__lock. */
-void ward__adopt_orphan(ward_child *c);
+void ward__orphan(ward_child *c);
 /*
  * Try to reap c without blocking.  Under ward__lock.  1 when it has ended
  * (status cached, or marked lost), 0 if it runs, -1 with errno otherwise.

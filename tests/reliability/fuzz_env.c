@@ -1,6 +1,6 @@
 /*
  * fuzz_env.c - libFuzzer harness for what libward reads from the
- * environment: WARD_BACKEND (choose_backend() in lib/table.c),
+ * environment: WARD_BACKEND (choose_backend() in lib/init.c),
  * WARD_NO_PIDFD_INFO (no_pidfd_info() and linux_recover() in
  * platform/linux/backend.c) and PATH, with the environment edits of the
  * attributes (build_paths() and build_env() in lib/spawn.c).  All of these
@@ -25,7 +25,7 @@
  */
 #include "fuzz.h"
 
-#include "../../lib/table.c"
+#include "../../lib/init.c"
 #include "../../lib/spawn.c"
 #ifdef WARD_HAVE_LINUX_BACKEND
 #include "../../platform/linux/backend.c"

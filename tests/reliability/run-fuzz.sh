@@ -61,6 +61,8 @@ build() {
         ;;
     env)
         extra="$top_srcdir/lib/attr.c $top_srcdir/lib/child.c $top_srcdir/lib/waitany.c \
+            $top_srcdir/lib/handle.c $top_srcdir/lib/pidtable.c $top_srcdir/lib/events.c \
+            $top_srcdir/lib/fork.c $top_srcdir/lib/lock.c \
             $top_srcdir/lib/slots.c $top_srcdir/lib/real.c $top_srcdir/platform/posix/backend.c \
             -lpthread"
         wraps="-Wl,--wrap=exit -Wl,--wrap=pthread_atfork"

@@ -1,0 +1,81 @@
+/*
+ * lock.c - ward__lock (the mutex over the pid table and every handle), the
+ * spawn gate, and the signal masking that makes both safe to take in
+ * libward-guard, where libc's wait family may run in a signal handler.
+ * See internal.h for what each lock guards and in which order.
+ */
+#include "internal.h"
+
+#include <signal.h>
+#include <string.h>
+
+pthread_mutex_t ward__mutex = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Waits for any child take the gate exclusively; spawns take it shared.
+ * Where the C library lets us, writers come first, so a steady stream of
+ * spawns from many threads cannot starve a wait.  Nothing in ward takes
+ * the gate shared twice in one thread (which that mode forbids).
+ */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define GATE_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define GATE_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
+#endif
+pthread_rwlock_t ward__gate = GATE_INITIALIZER;
+#ifdef WARD_GUARD
+static _Thread_local int sig_depth;
+static _Thread_local sigset_t sig_saved;
+
+void
+ward__sig_enter(void)
+{
+    if (sig_depth++ == 0) {
+        sigset_t all;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &sig_saved);
+    }
+}
+
+void
+ward__sig_leave(void)
+{
+    if (--sig_depth == 0)
+        pthread_sigmask(SIG_SETMASK, &sig_saved, NULL);
+}
+#else
+void
+ward__sig_enter(void)
+{
+}
+
+void
+ward__sig_leave(void)
+{
+}
+#endif
+
+void
+ward__lock(void)
+{
+    ward__sig_enter();
+    pthread_mutex_lock(&ward__mutex);
+}
+
+void
+ward__unlock(void)
+{
+    pthread_mutex_unlock(&ward__mutex);
+    ward__sig_leave();
+}
+
+/* In the child of a fork: the parent's holders are not here. */
+void
+ward__locks_reset_after_fork(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_rwlock_t g = GATE_INITIALIZER;
+
+    memcpy(&ward__mutex, &m, sizeof(m));
+    memcpy(&ward__gate, &g, sizeof(g));
+}
