@@ -1,6 +1,6 @@
 /*
  * bench/bench.c - ward against the kernel floor, posix_spawn, fork, libuv
- * and GLib.  docs/PERFORMANCE.md says what is measured and why.
+ * and GLib.  doc/PERFORMANCE.md says what is measured and why.
  *
  * One program, two roles.  Run plainly it is the driver: it starts one
  * worker per contender (itself again, with --worker NAME), so that every
