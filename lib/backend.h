@@ -104,13 +104,12 @@ struct ward__backend {
     /* Signal c, which is unreaped.  Called under ward__lock. */
     int (*signal)(struct ward_child *c, int sig);
     /*
-     * Release what the backend holds for c (its descriptor).  Also called
-     * in the child of a fork for handles inherited from the parent, whose
-     * generation is then stale (c->gen != ward__gen): release only what the
-     * fork copied (a kqueue, for one, is not inherited and must not be
-     * closed there).
+     * Release what the backend holds for c (its descriptor).  c is never
+     * watched by then.  inherited: c came from the parent through a fork
+     * (this is the child of that fork): release only what the fork copied
+     * (a kqueue, for one, is not inherited and must not be closed there).
      */
-    void (*forget)(struct ward_child *c);
+    void (*forget)(struct ward_child *c, int inherited);
     /*
      * Optional.  Remember what c's process descriptor is, just after spawn
      * or adopt set it, so that reap, recover, signal and forget can tell
@@ -123,7 +122,10 @@ struct ward__backend {
      * The events descriptor: open it (once; later calls return the same
      * descriptor), watch or unwatch a child in it (under ward__lock), and
      * collect the pids of children that may have ended, without blocking.
-     * events_drain sets *scan_all when it cannot name them (posix).
+     * watch returns 1 if it watches c, 0 if it has nothing to watch (its
+     * events name no child: events_drain sets *scan_all), -1 on error; the
+     * core calls unwatch only for a child that watch returned 1 for, and
+     * keeps that record itself.
      */
     int (*events_open)(void);
     int (*watch)(struct ward_child *c);
@@ -135,9 +137,11 @@ struct ward__backend {
      * would match: 1 yes, 0 no, -1 cannot tell.  Under the spawn gate
      * (written, so no birth is in flight) and ward__lock; async-signal-safe.
      * It lets a wait for any child fail with ECHILD, as if private children
-     * did not exist, instead of sleeping until they end.
+     * did not exist, instead of sleeping until they end.  is_private(pid)
+     * is the core's answer for one pid: 1 if it is a private child of
+     * ward's (async-signal-safe, as the call itself).
      */
-    int (*others_exist)(idtype_t idtype, id_t id);
+    int (*others_exist)(idtype_t idtype, id_t id, int (*is_private)(pid_t pid));
     /*
      * Optional.  For a child the kernel reaps itself (c->autoreap): 1 if it
      * has ended and been released, so that its pid may be another

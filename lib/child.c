@@ -410,7 +410,7 @@ ward_free(ward_child *c)
          * Only what the fork copied is ours to release, and only the
          * backend knows what that is (a kqueue is not inherited).
          */
-        ward__be->forget(c);
+        ward__be->forget(c, 1);
         free(c);
         return;
     }
@@ -437,7 +437,7 @@ ward_free(ward_child *c)
     }
     ward__unlock();
     if (c != NULL) {
-        ward__be->forget(c);
+        ward__be->forget(c, 0);
         free(c);
     }
     ward__bury();

@@ -16,8 +16,14 @@ static int watch_failed; /* some child could not be watched: scan them all */
 void
 ward__watch_new(ward_child *c)
 {
-    if (events_on && ward__be->watch(c) == -1)
+    int r;
+
+    if (!events_on)
+        return;
+    if ((r = ward__be->watch(c)) == -1)
         watch_failed = 1;
+    else if (r == 1)
+        c->watched = 1;
 }
 
 /* Queue c's callback, if it has one not queued yet.  Under ward__lock. */

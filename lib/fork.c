@@ -49,7 +49,7 @@ forget_inherited(ward_child *c)
     c->watched = 0;
     c->slot = NULL;
     if (ward__be != NULL)
-        ward__be->forget(c);
+        ward__be->forget(c, 1);
     if (c->orphan)
         free(c);
 }

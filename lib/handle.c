@@ -91,8 +91,10 @@ reaped:
             ward__reraise();
     }
     ward__table_remove(c);
-    if (c->watched)
+    if (c->watched) {
         ward__be->unwatch(c);
+        c->watched = 0;
+    }
     ward__pend(c);
     if (c->orphan) {
         /*
@@ -108,7 +110,7 @@ reaped:
             }
         }
         norphans--;
-        ward__be->forget(c);
+        ward__be->forget(c, 0);
         c->next = graveyard;
         graveyard = c;
     }

@@ -44,6 +44,16 @@
 #define WAIT_FOR_TRACEES 0
 #endif
 
+/*
+ * Is pid a private child?  Under ward__lock and async-signal-safe: the
+ * core's answer to the backend's others_exist().
+ */
+static int
+is_private_live(pid_t pid)
+{
+    return ward__table_find_live(pid) != NULL;
+}
+
 /* Is pid a private child?  Takes ward__lock. */
 static int
 is_private(pid_t pid)
@@ -118,7 +128,7 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
         if (r == 0) {
             ward__reap_orphans();
             if (ward__table_count() > 0 && ward__be->others_exist != NULL &&
-                !(options & WAIT_FOR_TRACEES) && ward__be->others_exist(idtype, id) == 0) {
+                !(options & WAIT_FOR_TRACEES) && ward__be->others_exist(idtype, id, is_private_live) == 0) {
                 /* Only private children: for the caller, none at all. */
                 none = 1;
             }

@@ -346,8 +346,7 @@ bsd_watch(ward_child *c)
             ward__kq_events_add(c->pidfd, EVFILT_READ, 0, c->pid) == -1)
             return -1;
     }
-    c->watched = 1;
-    return 0;
+    return 1;
 }
 
 static void
@@ -355,7 +354,6 @@ bsd_unwatch(ward_child *c)
 {
     if (ward__kq_events_del(c->pidfd, EVFILT_PROCDESC) == -1)
         (void)ward__kq_events_del(c->pidfd, EVFILT_READ);
-    c->watched = 0;
 }
 
 static int
@@ -365,19 +363,17 @@ bsd_events_drain(pid_t *pids, int max, int *scan_all)
 }
 
 static void
-bsd_forget(ward_child *c)
+bsd_forget(ward_child *c, int inherited)
 {
-    if (c->watched)
-        bsd_unwatch(c);
     if (c->pidfd == -1)
         return;
     /*
-     * In the child of a fork (the handle's generation is stale), a process
+     * In the child of a fork (an inherited handle), a process
      * descriptor is an inherited copy and must be closed, or it would keep
      * the parent's child alive past the parent's own close; a status kqueue
      * was not inherited and its number may already be someone else's.
      */
-    if (c->gen == ward__gen || is_procdesc(c->pidfd))
+    if (!inherited || is_procdesc(c->pidfd))
         (void)close(c->pidfd);
     c->pidfd = -1;
 }

@@ -349,15 +349,13 @@ darwin_watch(ward_child *c)
 {
     if (ward__kq_events_add(c->pidfd, EVFILT_READ, 0, c->pid) == -1)
         return -1;
-    c->watched = 1;
-    return 0;
+    return 1;
 }
 
 static void
 darwin_unwatch(ward_child *c)
 {
     (void)ward__kq_events_del(c->pidfd, EVFILT_READ);
-    c->watched = 0;
 }
 
 static int
@@ -367,16 +365,13 @@ darwin_events_drain(pid_t *pids, int max, int *scan_all)
 }
 
 static void
-darwin_forget(ward_child *c)
+darwin_forget(ward_child *c, int inherited)
 {
-    if (c->watched)
-        darwin_unwatch(c);
     /*
-     * A kqueue is not inherited across fork(): in the child of a fork (the
-     * handle's generation is stale) the number may already be someone
-     * else's.
+     * A kqueue is not inherited across fork(): in the child of a fork (an
+     * inherited handle) the number may already be someone else's.
      */
-    if (c->pidfd != -1 && c->gen == ward__gen)
+    if (c->pidfd != -1 && !inherited)
         (void)close(c->pidfd);
     c->pidfd = -1;
 }

@@ -838,15 +838,13 @@ linux_watch(ward_child *c)
 
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, &ev) == -1 && errno != EEXIST)
         return -1;
-    c->watched = 1;
-    return 0;
+    return 1;
 }
 
 static void
 linux_unwatch(ward_child *c)
 {
     (void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
-    c->watched = 0;
 }
 
 static int
@@ -873,8 +871,9 @@ linux_events_drain(pid_t *pids, int max, int *scan_all)
  * children, zombies included, in /proc/self/task/TID/children (procfs with
  * CONFIG_PROC_CHILDREN, as distribution kernels have).  Raw system calls
  * and no allocation: the guard's wait family may run in a signal handler.
- * A pid is ward's if the table has it; the spawn gate is held, so no child
- * of ward's is between its birth and the table.
+ * A pid is ward's if the core says so (is_private: its table has it); the
+ * spawn gate is held, so no child of ward's is between its birth and the
+ * table.
  */
 struct ward_dirent64 {
     uint64_t d_ino;
@@ -884,18 +883,25 @@ struct ward_dirent64 {
     char d_name[];
 };
 
+/* The wait others_exist() stands for, and the core's answer for one pid. */
+struct wait_for {
+    idtype_t idtype;
+    id_t id;
+    int (*is_private)(pid_t pid);
+};
+
 static int
-other_matches(idtype_t idtype, id_t id, pid_t pid)
+other_matches(const struct wait_for *w, pid_t pid)
 {
     pid_t pg;
 
-    if (ward__table_find_live(pid) != NULL)
+    if (w->is_private(pid))
         return 0;
-    if (idtype != P_PGID)
+    if (w->idtype != P_PGID)
         return 1;
     pg = getpgid(pid);
     /* Gone in the meantime, or not ours to ask: let the kernel decide. */
-    return pg == -1 || pg == (pid_t)(id != 0 ? id : (id_t)getpgrp());
+    return pg == -1 || pg == (pid_t)(w->id != 0 ? w->id : (id_t)getpgrp());
 }
 
 /*
@@ -906,7 +912,7 @@ other_matches(idtype_t idtype, id_t id, pid_t pid)
  * has handed its children to another one, maybe already read: unknown.
  */
 static int
-task_has_other(int taskdir, const char *tid, idtype_t idtype, id_t id)
+task_has_other(int taskdir, const char *tid, const struct wait_for *w)
 {
     char path[64], buf[4096];
     size_t len = strlen(tid);
@@ -928,7 +934,7 @@ task_has_other(int taskdir, const char *tid, idtype_t idtype, id_t id)
         if (i < n && buf[i] >= '0' && buf[i] <= '9') {
             pid = (pid < 0 ? 0 : pid * 10) + (buf[i] - '0');
         } else if (pid >= 0) {
-            found = other_matches(idtype, id, (pid_t)pid);
+            found = other_matches(w, (pid_t)pid);
             pid = -1;
         }
     }
@@ -988,17 +994,10 @@ add_task(int dir, const char *tid, void *arg)
     return 0;
 }
 
-struct wait_for {
-    idtype_t idtype;
-    id_t id;
-};
-
 static int
 check_task(int dir, const char *tid, void *arg)
 {
-    struct wait_for *w = arg;
-
-    return task_has_other(dir, tid, w->idtype, w->id);
+    return task_has_other(dir, tid, arg);
 }
 
 /*
@@ -1029,10 +1028,10 @@ tracees_or_clones_exist(idtype_t idtype, id_t id)
 }
 
 static int
-linux_others_exist(idtype_t idtype, id_t id)
+linux_others_exist(idtype_t idtype, id_t id, int (*is_private)(pid_t pid))
 {
     struct task_sum before = { 0, 0 }, after = { 0, 0 };
-    struct wait_for w = { idtype, id };
+    struct wait_for w = { idtype, id, is_private };
     int dir, r;
 
     /* One system call first: a tracee means "not only private children". */
@@ -1059,16 +1058,15 @@ linux_atfork_child(void)
     epfd = -1;
 }
 
-/* A number that is no longer ours is left alone: not unwatched, not closed. */
+/*
+ * A number that is no longer ours is left alone, not closed.  An inherited
+ * pidfd is a copy the fork made: closed like any other.
+ */
 static void
-linux_forget(ward_child *c)
+linux_forget(ward_child *c, int inherited)
 {
-    if (c->pidfd != -1 && own_pidfd(c)) {
-        if (c->watched)
-            linux_unwatch(c);
+    if (c->pidfd != -1 && own_pidfd(c))
         close(c->pidfd);
-    }
-    c->watched = 0;
     c->pidfd = -1;
 }
 

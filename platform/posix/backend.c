@@ -374,7 +374,7 @@ posix_signal(ward_child *c, int sig)
 }
 
 static void
-posix_forget(ward_child *c)
+posix_forget(ward_child *c, int inherited)
 {
 }
 
@@ -409,6 +409,7 @@ posix_events_open(void)
     return fd;
 }
 
+/* Nothing to watch: a SIGCHLD names no child (see events_drain). */
 static int
 posix_watch(ward_child *c)
 {
