@@ -5,9 +5,14 @@
  * everything that differs between kernels sits behind this table: start a
  * child, adopt one made by fork(), reap it, recover a stolen status, sleep
  * until it may have ended, signal it, forget it, and the one descriptor that
- * reports exits.  A backend keeps no state about children beyond what it
- * stores in the handle (its process descriptor), so the table, the locks and
- * every rule about who may reap what live in the core, tested once.
+ * reports exits.  A backend sees a child only through a process reference
+ * (struct ward__pidref: pid and process descriptor), keeps no state about
+ * children beyond the descriptor it stores there, and never sees the
+ * handle: the table, the locks, the handle's state and every rule about who
+ * may reap what live in the core, tested once.  A backend includes this
+ * header (which brings sys.h, the system helpers the core shares with it)
+ * and never lib/internal.h; what it may ask of the core is declared at the
+ * end of this file.
  *
  * Backends: platform/linux (pidfd), platform/bsd (FreeBSD process
  * descriptors), platform/darwin (macOS posix_spawn), the last two sharing
@@ -16,12 +21,28 @@
 #ifndef WARD_BACKEND_H
 #define WARD_BACKEND_H
 
+#include "sys.h"
+
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-struct ward__usage;
-struct ward_child;
+/*
+ * A process reference: all a backend sees of one private child (in the
+ * spirit of systemd's PidRef).  The core owns the handle around it; the
+ * backend reads pid and autoreap, and owns fd and what it notes about it.
+ */
+struct ward__pidref {
+    pid_t pid;
+    /* The backend's process descriptor: a Linux pidfd, a FreeBSD process
+     * descriptor, a macOS kqueue that watches the pid; or -1. */
+    int fd;
+    /* The kernel reaps the child itself (Linux CLONE_AUTOREAP): no wait
+     * sees it, and its pid may be reused as soon as it has ended. */
+    unsigned char autoreap;
+    /* What fd was when the backend noted it (see note below). */
+    unsigned long long fd_dev, fd_ino;
+};
 
 /* What the child does between clone and exec, prepared by the parent. */
 struct ward__fdmap {
@@ -84,9 +105,9 @@ struct ward__backend {
      * (a child the kernel reaped itself), 0 if c still runs, -1/ECHILD if
      * c is no longer our child (someone else reaped it).
      */
-    int (*reap)(struct ward_child *c, int *status, struct ward__usage *usage);
+    int (*reap)(struct ward__pidref *c, int *status, struct ward__usage *usage);
     /* After reap's ECHILD: recover the stolen status. -1/ENODATA if lost. */
-    int (*recover)(struct ward_child *c, int *status);
+    int (*recover)(struct ward__pidref *c, int *status);
     /*
      * Sleep until c may be reapable, the deadline (absolute, monotonic;
      * NULL for none) passes (-1/ETIMEDOUT), or a signal handler of the
@@ -100,24 +121,24 @@ struct ward__backend {
      * and sleeps again after the latter, so a backend never filters EINTR
      * itself.  Called without locks.  Spurious returns of 0 are allowed.
      */
-    int (*block)(struct ward_child *c, const struct timespec *deadline, int intr);
+    int (*block)(struct ward__pidref *c, const struct timespec *deadline, int intr);
     /* Signal c, which is unreaped.  Called under ward__lock. */
-    int (*signal)(struct ward_child *c, int sig);
+    int (*signal)(struct ward__pidref *c, int sig);
     /*
      * Release what the backend holds for c (its descriptor).  c is never
      * watched by then.  inherited: c came from the parent through a fork
      * (this is the child of that fork): release only what the fork copied
      * (a kqueue, for one, is not inherited and must not be closed there).
      */
-    void (*forget)(struct ward_child *c, int inherited);
+    void (*forget)(struct ward__pidref *c, int inherited);
     /*
      * Optional.  Remember what c's process descriptor is, just after spawn
      * or adopt set it, so that reap, recover, signal and forget can tell
      * when the number no longer names it (the caller closed it, and it was
-     * reused): they then never act on it, mark c with ward__fd_lost(), and
-     * signal fails with EBADF.  Under ward__lock.
+     * reused): they then never act on it, tell the core with
+     * ward__pidref_lost(), and signal fails with EBADF.  Under ward__lock.
      */
-    void (*note)(struct ward_child *c);
+    void (*note)(struct ward__pidref *c);
     /*
      * The events descriptor: open it (once; later calls return the same
      * descriptor), watch or unwatch a child in it (under ward__lock), and
@@ -128,8 +149,8 @@ struct ward__backend {
      * keeps that record itself.
      */
     int (*events_open)(void);
-    int (*watch)(struct ward_child *c);
-    void (*unwatch)(struct ward_child *c);
+    int (*watch)(struct ward__pidref *c);
+    void (*unwatch)(struct ward__pidref *c);
     int (*events_drain)(pid_t *pids, int max, int *scan_all);
     /*
      * Optional.  Whether the process has a child, alive or a zombie, that is
@@ -143,17 +164,17 @@ struct ward__backend {
      */
     int (*others_exist)(idtype_t idtype, id_t id, int (*is_private)(pid_t pid));
     /*
-     * Optional.  For a child the kernel reaps itself (c->autoreap): 1 if it
+     * Optional.  For a child the kernel reaps itself (autoreap): 1 if it
      * has ended and been released, so that its pid may be another
      * process's now; 0 if not, or if that cannot be told.
      * Async-signal-safe.
      */
-    int (*released)(const struct ward_child *c);
+    int (*released)(const struct ward__pidref *c);
     /*
      * Optional.  Signal c's process group through c's descriptor, for a
-     * child whose pid is not kept for it (c->autoreap).  Under ward__lock.
+     * child whose pid is not kept for it (autoreap).  Under ward__lock.
      */
-    int (*signal_group)(struct ward_child *c, int sig);
+    int (*signal_group)(struct ward__pidref *c, int sig);
     /*
      * Optional.  Run by libward-guard's SIGCHLD handler on every SIGCHLD,
      * whatever the program's action: a backend that sleeps on a self-pipe
@@ -175,6 +196,14 @@ int ward__guard_active(void);
 /* Ask libward-guard to keep its handler installed even where the program's
  * action needs none.  Does nothing without the guard. */
 void ward__guard_want_handler(void);
+/*
+ * c's descriptor is no longer its own: some other code closed the number,
+ * which may name another file now.  The core sets c->fd to -1 without
+ * closing it, and fails the handle's waits and signals with EBADF from now
+ * on; the child stays private, and the backend reaps it by pid.  Under
+ * ward__lock.
+ */
+void ward__pidref_lost(struct ward__pidref *c);
 /* A SIGCHLD handler of the backend's own ran without running one of the
  * program's: a sleep it interrupted is not the caller's EINTR.
  * Async-signal-safe. */

@@ -198,7 +198,7 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
             return -1;
         }
         n0 = ward__quiet_signals;
-        if (ward__be->block(c, deadline, intr) == -1) {
+        if (ward__be->block(&c->ref, deadline, intr) == -1) {
             /*
              * A SIGCHLD handler of ward's own (the posix backend's, the
              * guard's) that ran no handler of the program's is no reason
@@ -279,31 +279,31 @@ signal_unreaped(ward_child *c, int sig, int how)
         errno = ESRCH;
         return -1;
     }
-    if (c->slot != NULL && ward__slot_claim(c->slot, c->pid) == WARD__SLOT_DONE) {
+    if (c->slot != NULL && ward__slot_claim(c->slot, c->ref.pid) == WARD__SLOT_DONE) {
         /* Reaped by the guard's handler: collect it now. */
         (void)ward__try_reap(c);
         errno = ESRCH;
         return -1;
     }
-    if (c->autoreap && how != SIG_CHILD) {
+    if (c->ref.autoreap && how != SIG_CHILD) {
         /*
          * The kernel reaps such a child the moment it ends, so its pid
          * (and a group id equal to it) may be anyone's: only its
          * descriptor names it safely.  Without one it cannot be signalled.
          */
-        if (how == SIG_GROUP && ward__be->signal_group != NULL && c->pidfd != -1) {
-            r = ward__be->signal_group(c, sig);
+        if (how == SIG_GROUP && ward__be->signal_group != NULL && c->ref.fd != -1) {
+            r = ward__be->signal_group(&c->ref, sig);
         } else {
             errno = ESRCH;
             r = -1;
         }
     } else {
-        r = how == SIG_GROUP ? kill(-c->pid, sig)
-            : how == SIG_PID ? kill(c->pid, sig)
-            : ward__be->signal(c, sig);
+        r = how == SIG_GROUP ? kill(-c->ref.pid, sig)
+            : how == SIG_PID ? kill(c->ref.pid, sig)
+            : ward__be->signal(&c->ref, sig);
     }
     if (c->slot != NULL)
-        WARD__KEEP_ERRNO(ward__slot_unclaim(c->slot, c->pid));
+        WARD__KEEP_ERRNO(ward__slot_unclaim(c->slot, c->ref.pid));
     return r;
 }
 
@@ -410,7 +410,7 @@ ward_free(ward_child *c)
          * Only what the fork copied is ours to release, and only the
          * backend knows what that is (a kqueue is not inherited).
          */
-        ward__be->forget(c, 1);
+        ward__be->forget(&c->ref, 1);
         free(c);
         return;
     }
@@ -437,7 +437,7 @@ ward_free(ward_child *c)
     }
     ward__unlock();
     if (c != NULL) {
-        ward__be->forget(c, 0);
+        ward__be->forget(&c->ref, 0);
         free(c);
     }
     ward__bury();
@@ -450,7 +450,7 @@ ward_pid(const ward_child *c)
         errno = EINVAL;
         return -1;
     }
-    return c->pid;
+    return c->ref.pid;
 }
 
 int
@@ -466,11 +466,11 @@ ward_pidfd(const ward_child *c)
     }
     if (lost(c))
         return -1;
-    if (c->pidfd == -1) {
+    if (c->ref.fd == -1) {
         errno = ENOTSUP;
         return -1;
     }
-    return c->pidfd;
+    return c->ref.fd;
 }
 
 int

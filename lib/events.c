@@ -20,7 +20,7 @@ ward__watch_new(ward_child *c)
 
     if (!events_on)
         return;
-    if ((r = ward__be->watch(c)) == -1)
+    if ((r = ward__be->watch(&c->ref)) == -1)
         watch_failed = 1;
     else if (r == 1)
         c->watched = 1;

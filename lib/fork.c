@@ -49,7 +49,7 @@ forget_inherited(ward_child *c)
     c->watched = 0;
     c->slot = NULL;
     if (ward__be != NULL)
-        ward__be->forget(c, 1);
+        ward__be->forget(&c->ref, 1);
     if (c->orphan)
         free(c);
 }
@@ -155,9 +155,9 @@ ward_fork_parent(pid_t pid, unsigned int flags)
         goto kill_child;
     }
     ward__slot_publish(c->slot, pid);
-    c->pidfd = pidfd;
+    c->ref.fd = pidfd;
     if (ward__be->note != NULL)
-        ward__be->note(c);
+        ward__be->note(&c->ref);
     ward__table_insert(c);
     ward__watch_new(c);
     ward__unlock();

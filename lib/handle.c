@@ -22,8 +22,8 @@ ward__child_new(pid_t pid, int pidfd, unsigned int flags)
 
     if (c == NULL)
         return NULL;
-    c->pid = pid;
-    c->pidfd = pidfd;
+    c->ref.pid = pid;
+    c->ref.fd = pidfd;
     c->flags = flags;
     c->gen = ward__gen;
     c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
@@ -37,12 +37,18 @@ ward__fd_lost(ward_child *c)
     if (atomic_load(&c->fd_lost))
         return;
     /* Not closed: the number is someone else's now. */
-    c->pidfd = -1;
+    c->ref.fd = -1;
     c->watched = 0;
     atomic_store(&c->fd_lost, 1);
     /* Its exits are no longer in the events set: dispatch looks at all. */
     if (atomic_load(&c->state) == WARD__RUNNING)
         nlost++;
+}
+
+void
+ward__pidref_lost(struct ward__pidref *ref)
+{
+    ward__fd_lost((ward_child *)((char *)ref - offsetof(ward_child, ref)));
 }
 
 int
@@ -55,13 +61,13 @@ ward__try_reap(ward_child *c)
         return 1;
     memset(&usage, 0, sizeof(usage));
     if (c->slot != NULL &&
-        ward__slot_claim(c->slot, c->pid) == WARD__SLOT_DONE) {
+        ward__slot_claim(c->slot, c->ref.pid) == WARD__SLOT_DONE) {
         /* libward-guard's SIGCHLD handler reaped it for us. */
         c->status = c->slot->status;
         atomic_store(&c->state, WARD__EXITED);
         goto reaped;
     }
-    r = ward__be->reap(c, &st, &usage);
+    r = ward__be->reap(&c->ref, &st, &usage);
     if (r == 1 || r == 2) {
         c->status = st;
         c->usage = usage;
@@ -70,7 +76,7 @@ ward__try_reap(ward_child *c)
         atomic_store(&c->state, WARD__EXITED);
     } else if (r == -1 && errno == ECHILD) {
         /* Someone outside ward reaped it.  Recover the status if we can. */
-        if (ward__be->recover(c, &st) == 0) {
+        if (ward__be->recover(&c->ref, &st) == 0) {
             c->status = st;
             atomic_store(&c->state, WARD__EXITED);
         } else {
@@ -78,7 +84,7 @@ ward__try_reap(ward_child *c)
         }
     } else {
         if (c->slot != NULL)
-            ward__slot_unclaim(c->slot, c->pid);
+            ward__slot_unclaim(c->slot, c->ref.pid);
         return r;
     }
 reaped:
@@ -92,7 +98,7 @@ reaped:
     }
     ward__table_remove(c);
     if (c->watched) {
-        ward__be->unwatch(c);
+        ward__be->unwatch(&c->ref);
         c->watched = 0;
     }
     ward__pend(c);
@@ -110,7 +116,7 @@ reaped:
             }
         }
         norphans--;
-        ward__be->forget(c, 0);
+        ward__be->forget(&c->ref, 0);
         c->next = graveyard;
         graveyard = c;
     }

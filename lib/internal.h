@@ -21,23 +21,13 @@
 #ifndef WARD_INTERNAL_H
 #define WARD_INTERNAL_H
 
-#include "config.h"
-
-#define WARD_BUILDING 1
-#include "ward.h"
+#include "sys.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
-
-/*
- * ENODATA is an XSI STREAMS error that FreeBSD and OpenBSD never defined.
- * ward reports ENOATTR there in its place.
- */
-#if !defined(ENODATA) && defined(ENOATTR)
-#define ENODATA ENOATTR
-#endif
 
 #define WARD__RUNNING 0 /* not reaped yet */
 #define WARD__EXITED  1 /* reaped; status cached */
@@ -47,18 +37,12 @@
     (WARD_NEW_PGROUP | WARD_NEW_SESSION | WARD_RESET_SIGNALS |               \
      WARD_KILL_ON_FREE | WARD_INHERIT_FDS | WARD_RUSAGE)
 
-/* The few fields of struct rusage a handle keeps; the rest read as zero. */
-struct ward__usage {
-    struct timeval utime, stime;
-    long maxrss, minflt, majflt, inblock, oublock, nvcsw, nivcsw;
-};
-
 struct ward_child {
-    pid_t pid;
-    int pidfd;               /* the backend's process descriptor, or -1 */
-    _Atomic int fd_lost;     /* the caller closed pidfd: the handle fails
+    struct ward__pidref ref; /* pid and process descriptor: the backend's
+                                view of the child (first: see
+                                ward__pidref_lost()) */
+    _Atomic int fd_lost;     /* the caller closed ref.fd: the handle fails
                                 with EBADF (see ward__fd_lost()) */
-    unsigned long long fd_dev, fd_ino; /* what pidfd was (backend's note) */
     _Atomic int state;       /* WARD__RUNNING, WARD__EXITED, WARD__LOST */
     int status;              /* wait status, valid once EXITED */
     unsigned int flags;      /* WARD_* flags given at spawn or fork */
@@ -67,9 +51,6 @@ struct ward_child {
     unsigned char in_table;  /* linked in the pid table */
     unsigned char has_usage; /* usage below is valid */
     unsigned char watched;   /* registered with the backend's events set */
-    unsigned char autoreap;  /* the kernel reaps it (Linux CLONE_AUTOREAP):
-                                no wait sees it, its pid may be reused as
-                                soon as it has ended */
     unsigned char pending;   /* linked in the list of callbacks to run */
     int stdio[3];            /* parent ends of WARD_STDIO_PIPE, or -1 */
     struct ward_child *next; /* pid table chain */
@@ -161,8 +142,6 @@ void ward__guard_attach(void (*want_handler)(void));
  */
 void ward__guard_sigchld(void);
 
-#include "backend.h"
-
 extern const struct ward__backend *ward__be;
 extern pthread_mutex_t ward__mutex;
 extern pthread_rwlock_t ward__gate;
@@ -181,57 +160,6 @@ void ward__lock(void);
 void ward__unlock(void);
 /* In the child of a fork: fresh locks (lock.c). */
 void ward__locks_reset_after_fork(void);
-
-/*
- * Sanitizer builds (ward's own "make check-asan" / "make check-tsan", or
- * anyone who builds libward with -fsanitize=address or thread).  The child
- * side of a spawn runs between a vfork-style clone and exec, on a stack
- * ASan never saw made, and must not be instrumented: ASan would look for
- * the thread's stack bounds there, print a warning into the child's
- * standard error and risk false reports.  WARD_CHILD_CODE marks it.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define WARD_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WARD_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define WARD_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WARD_TSAN 1
-#endif
-#endif
-#ifdef WARD_ASAN
-#define WARD_CHILD_CODE __attribute__((no_sanitize_address))
-#else
-#define WARD_CHILD_CODE
-#endif
-
-/*
- * macOS's <unistd.h> marks vfork() deprecated ("Use posix_spawn or fork")
- * unless _POSIX_C_SOURCE is defined, and defining that would hide the
- * Darwin extensions ward needs.  ward still calls vfork() where it cannot
- * use posix_spawn (the posix backend; in the darwin backend, a plan
- * posix_spawn cannot express, such as a umask): the child runs only
- * ward__exec_child(), which is written for a borrowed address space,
- * while fork() would copy the page tables of the whole parent, and a spawn
- * must cost what the kernel's spawn costs.  WARD_VFORK_BEGIN and
- * WARD_VFORK_END silence that one deprecation around the one call; vfork()
- * itself cannot be wrapped in a function, since its child must not return
- * from the frame that called it.
- */
-#ifdef __APPLE__
-#define WARD_VFORK_BEGIN                                                    \
-    _Pragma("GCC diagnostic push")                                          \
-    _Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")
-#define WARD_VFORK_END _Pragma("GCC diagnostic pop")
-#else
-#define WARD_VFORK_BEGIN
-#define WARD_VFORK_END
-#endif
 
 /* Returns 0 once a backend is chosen, -1 with errno otherwise (init.c). */
 int ward__init(void);
@@ -293,13 +221,6 @@ ward_child *ward__child_new(pid_t pid, int pidfd, unsigned int flags);
  */
 void ward__fd_lost(ward_child *c);
 
-/* The child side of a spawn.  Async-signal-safe; never returns. */
-void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));
-/* Close every descriptor >= lowfd.  Async-signal-safe. */
-void ward__close_from(int lowfd);
-
-void ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru);
-
 /*
  * The wait for "any child" (idtype P_ALL or P_PGID) as if private children
  * did not exist; options as for waitid() plus any extra bits the kernel
@@ -313,32 +234,5 @@ int ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
                    void *arg);
 int ward__is_private(pid_t pid);
 int ward__waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
-
-/* pipe2(p, O_CLOEXEC | flags), or its emulation (see spawn.c). */
-int ward__pipe(int p[2], int flags);
-
-/* Move a new descriptor of ward's above 0, 1 and 2 (see spawn.c). */
-int ward__fd_above_stdio(int fd);
-
-/* Convert a siginfo_t from waitid() into a classic wait status. */
-int ward__status_from_siginfo(const siginfo_t *si);
-
-/* Saturating conversion of a relative time in ms to a monotonic deadline. */
-void ward__deadline_after(struct timespec *ts, long ms);
-/*
- * Time left until deadline, overflow-free for any time_t: 1 with *left set,
- * or 0 (and *left zero) once it has passed.
- */
-int ward__time_left(const struct timespec *deadline, struct timespec *left);
-/* Milliseconds left until deadline, rounded up; -1 for no deadline. */
-int ward__ms_until(const struct timespec *deadline);
-
-/* Restore errno around a cleanup call. */
-#define WARD__KEEP_ERRNO(stmt)                                               \
-    do {                                                                     \
-        int ward__e = errno;                                                 \
-        stmt;                                                                \
-        errno = ward__e;                                                     \
-    } while (0)
 
 #endif

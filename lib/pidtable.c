@@ -36,8 +36,8 @@ grow(void)
 
         for (; c != NULL; c = next) {
             next = c->next;
-            c->next = b[bucket(c->pid, n)];
-            b[bucket(c->pid, n)] = c;
+            c->next = b[bucket(c->ref.pid, n)];
+            b[bucket(c->ref.pid, n)] = c;
         }
     }
     if (buckets != initial)
@@ -52,8 +52,8 @@ ward__table_insert(ward_child *c)
 {
     if (count >= nbuckets)
         (void)grow();
-    c->next = buckets[bucket(c->pid, nbuckets)];
-    buckets[bucket(c->pid, nbuckets)] = c;
+    c->next = buckets[bucket(c->ref.pid, nbuckets)];
+    buckets[bucket(c->ref.pid, nbuckets)] = c;
     c->in_table = 1;
     count++;
 }
@@ -65,7 +65,7 @@ ward__table_remove(ward_child *c)
 
     if (!c->in_table)
         return;
-    for (pp = &buckets[bucket(c->pid, nbuckets)]; *pp != NULL; pp = &(*pp)->next) {
+    for (pp = &buckets[bucket(c->ref.pid, nbuckets)]; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == c) {
             *pp = c->next;
             break;
@@ -86,7 +86,7 @@ ward_child *
 ward__table_find(pid_t pid)
 {
     for (ward_child *c = buckets[bucket(pid, nbuckets)]; c != NULL; c = c->next) {
-        if (c->pid == pid)
+        if (c->ref.pid == pid)
             return c;
     }
     return NULL;
@@ -96,8 +96,8 @@ ward_child *
 ward__table_find_live(pid_t pid)
 {
     for (ward_child *c = buckets[bucket(pid, nbuckets)]; c != NULL; c = c->next) {
-        if (c->pid == pid &&
-            !(c->autoreap && ward__be->released != NULL && ward__be->released(c)))
+        if (c->ref.pid == pid &&
+            !(c->ref.autoreap && ward__be->released != NULL && ward__be->released(&c->ref)))
             return c;
     }
     return NULL;

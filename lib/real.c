@@ -81,3 +81,28 @@ ward__real_init(void)
 {
 }
 #endif
+
+/* The same, for the backends, which see sys.h and not the table above. */
+int
+ward__real_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+    return ward__real.waitid(idtype, id, info, options);
+}
+
+pid_t
+ward__real_waitpid(pid_t pid, int *status, int options)
+{
+    return ward__real.waitpid(pid, status, options);
+}
+
+pid_t
+ward__real_wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+    return ward__real.wait4(pid, status, options, ru);
+}
+
+int
+ward__real_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+    return ward__real.sigaction(sig, sa, old);
+}

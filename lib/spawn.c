@@ -545,13 +545,13 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     ward__birth_begin();
     rc = ward__be->spawn(&p.ex, &pid, &pidfd);
     if (rc == 0) {
-        c->pid = pid;
-        c->pidfd = pidfd;
-        c->autoreap = p.ex.autoreaped != 0;
+        c->ref.pid = pid;
+        c->ref.fd = pidfd;
+        c->ref.autoreap = p.ex.autoreaped != 0;
         ward__lock();
         if (ward__be->note != NULL)
-            ward__be->note(c);
-        if (c->autoreap) {
+            ward__be->note(&c->ref);
+        if (c->ref.autoreap) {
             /*
              * No SIGCHLD comes for it and no wait sees it, so the guard's
              * handler has nothing to claim; a published pid would even

@@ -92,7 +92,7 @@ look(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
          * No wait ever reports a child the kernel reaps itself: a handle
          * of one with this pid is stale, and the pid is someone else's.
          */
-        if (c == NULL || c->autoreap) {
+        if (c == NULL || c->ref.autoreap) {
             /* A waiter outside ward took the report in between: look again. */
             if ((r = take(&si, arg)) != 0)
                 return r;

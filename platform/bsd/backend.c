@@ -28,7 +28,7 @@
  * NetBSD and OpenBSD have no process descriptors; they use the posix
  * backend.
  */
-#include "internal.h"
+#include "backend.h"
 #include "../kqueue/kq.h"
 
 #include <errno.h>
@@ -156,7 +156,7 @@ start_pdfork(struct ward__exec *ex, int *fdp)
         /* Cannot tell when it execs: it must not live on unwatched. */
         err = errno;
         (void)pdkill(*fdp, SIGKILL);
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
             ;
         (void)close(*fdp);
         pid = -1;
@@ -206,7 +206,7 @@ bsd_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     if (ex->err != 0) {
         /* The child failed before exec and has exited: reap it now. */
         err = ex->err;
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
             ;
         (void)close(fd);
         errno = err;
@@ -224,7 +224,7 @@ bsd_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         if ((moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1) {
             err = errno;
             (void)pdkill(fd, SIGKILL);
-            while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+            while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
                 ;
             (void)close(fd);
             errno = err;
@@ -239,7 +239,7 @@ bsd_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 }
 
 static int
-bsd_reap(ward_child *c, int *status, struct ward__usage *usage)
+bsd_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
 {
     struct rusage ru;
     pid_t r;
@@ -249,7 +249,7 @@ bsd_reap(ward_child *c, int *status, struct ward__usage *usage)
     {
         struct __wrusage wru;
 
-        if (pdwait(c->pidfd, &st, WEXITED | WNOHANG, &wru, NULL) == 0) {
+        if (pdwait(c->fd, &st, WEXITED | WNOHANG, &wru, NULL) == 0) {
             /*
              * pdwait() reaps as wait6() does in FreeBSD 15.1 and 16.0.
              * Work under way there would make it leave the zombie to a
@@ -257,7 +257,7 @@ bsd_reap(ward_child *c, int *status, struct ward__usage *usage)
              * open either way, so a wait for it here is harmless, and it
              * keeps a zombie from outliving the handle on such a kernel.
              */
-            (void)ward__real.wait4(c->pid, NULL, WNOHANG, NULL);
+            (void)ward__real_wait4(c->pid, NULL, WNOHANG, NULL);
             *status = st;
             ward__usage_from_rusage(usage, &wru.wru_self);
             return 1;
@@ -278,11 +278,11 @@ bsd_reap(ward_child *c, int *status, struct ward__usage *usage)
      * means a status kqueue: a forked child, safe to wait for by pid under
      * ward__lock like any child of the posix backend.
      */
-    if (pdkill(c->pidfd, 0) == -1 && errno == ESRCH) {
+    if (pdkill(c->fd, 0) == -1 && errno == ESRCH) {
         errno = ECHILD;
         return -1;
     }
-    r = ward__real.wait4(c->pid, &st, WNOHANG, &ru);
+    r = ward__real_wait4(c->pid, &st, WNOHANG, &ru);
     if (r <= 0)
         return (int)r;
     *status = st;
@@ -312,18 +312,18 @@ procdesc_status(int fd, int *status)
 }
 
 static int
-bsd_recover(ward_child *c, int *status)
+bsd_recover(struct ward__pidref *c, int *status)
 {
-    if (is_procdesc(c->pidfd))
-        return procdesc_status(c->pidfd, status);
-    return ward__kq_pid_status(c->pidfd, status);
+    if (is_procdesc(c->fd))
+        return procdesc_status(c->fd, status);
+    return ward__kq_pid_status(c->fd, status);
 }
 
 /* Called under ward__lock while c is unreaped. */
 static int
-bsd_signal(ward_child *c, int sig)
+bsd_signal(struct ward__pidref *c, int sig)
 {
-    if (pdkill(c->pidfd, sig) == 0)
+    if (pdkill(c->fd, sig) == 0)
         return 0;
     if (errno != EBADF)
         return -1;
@@ -338,22 +338,22 @@ bsd_events_open(void)
 }
 
 static int
-bsd_watch(ward_child *c)
+bsd_watch(struct ward__pidref *c)
 {
-    if (ward__kq_events_add(c->pidfd, EVFILT_PROCDESC, NOTE_EXIT, c->pid) == -1) {
+    if (ward__kq_events_add(c->fd, EVFILT_PROCDESC, NOTE_EXIT, c->pid) == -1) {
         /* EINVAL: not a process descriptor but a status kqueue. */
         if (errno != EINVAL ||
-            ward__kq_events_add(c->pidfd, EVFILT_READ, 0, c->pid) == -1)
+            ward__kq_events_add(c->fd, EVFILT_READ, 0, c->pid) == -1)
             return -1;
     }
     return 1;
 }
 
 static void
-bsd_unwatch(ward_child *c)
+bsd_unwatch(struct ward__pidref *c)
 {
-    if (ward__kq_events_del(c->pidfd, EVFILT_PROCDESC) == -1)
-        (void)ward__kq_events_del(c->pidfd, EVFILT_READ);
+    if (ward__kq_events_del(c->fd, EVFILT_PROCDESC) == -1)
+        (void)ward__kq_events_del(c->fd, EVFILT_READ);
 }
 
 static int
@@ -363,9 +363,9 @@ bsd_events_drain(pid_t *pids, int max, int *scan_all)
 }
 
 static void
-bsd_forget(ward_child *c, int inherited)
+bsd_forget(struct ward__pidref *c, int inherited)
 {
-    if (c->pidfd == -1)
+    if (c->fd == -1)
         return;
     /*
      * In the child of a fork (an inherited handle), a process
@@ -373,9 +373,9 @@ bsd_forget(ward_child *c, int inherited)
      * the parent's child alive past the parent's own close; a status kqueue
      * was not inherited and its number may already be someone else's.
      */
-    if (!inherited || is_procdesc(c->pidfd))
-        (void)close(c->pidfd);
-    c->pidfd = -1;
+    if (!inherited || is_procdesc(c->fd))
+        (void)close(c->fd);
+    c->fd = -1;
 }
 
 static void

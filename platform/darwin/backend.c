@@ -31,7 +31,7 @@
  * unreaped (the core guarantees that); reaping is wait4() by pid under
  * ward__lock.
  */
-#include "internal.h"
+#include "backend.h"
 #include "../kqueue/kq.h"
 
 #include <errno.h>
@@ -272,7 +272,7 @@ start_vfork(struct ward__exec *ex, pid_t *pidp)
     if (pid == -1)
         return errno;
     if (ex->err != 0) {
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
             ;
         return ex->err;
     }
@@ -299,7 +299,7 @@ darwin_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         /* Unwatched, its status could be stolen for good: undo the spawn. */
         err = errno;
         (void)kill(pid, SIGKILL);
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
             ;
         (void)close(kq);
         errno = err;
@@ -311,13 +311,13 @@ darwin_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 }
 
 static int
-darwin_reap(ward_child *c, int *status, struct ward__usage *usage)
+darwin_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
 {
     struct rusage ru;
     pid_t r;
     int st;
 
-    r = ward__real.wait4(c->pid, &st, WNOHANG, &ru);
+    r = ward__real_wait4(c->pid, &st, WNOHANG, &ru);
     if (r <= 0)
         return (int)r;
     *status = st;
@@ -326,14 +326,14 @@ darwin_reap(ward_child *c, int *status, struct ward__usage *usage)
 }
 
 static int
-darwin_recover(ward_child *c, int *status)
+darwin_recover(struct ward__pidref *c, int *status)
 {
-    return ward__kq_pid_status(c->pidfd, status);
+    return ward__kq_pid_status(c->fd, status);
 }
 
 /* Called under ward__lock while c is unreaped: the pid is still c's. */
 static int
-darwin_signal(ward_child *c, int sig)
+darwin_signal(struct ward__pidref *c, int sig)
 {
     return kill(c->pid, sig);
 }
@@ -345,17 +345,17 @@ darwin_events_open(void)
 }
 
 static int
-darwin_watch(ward_child *c)
+darwin_watch(struct ward__pidref *c)
 {
-    if (ward__kq_events_add(c->pidfd, EVFILT_READ, 0, c->pid) == -1)
+    if (ward__kq_events_add(c->fd, EVFILT_READ, 0, c->pid) == -1)
         return -1;
     return 1;
 }
 
 static void
-darwin_unwatch(ward_child *c)
+darwin_unwatch(struct ward__pidref *c)
 {
-    (void)ward__kq_events_del(c->pidfd, EVFILT_READ);
+    (void)ward__kq_events_del(c->fd, EVFILT_READ);
 }
 
 static int
@@ -365,15 +365,15 @@ darwin_events_drain(pid_t *pids, int max, int *scan_all)
 }
 
 static void
-darwin_forget(ward_child *c, int inherited)
+darwin_forget(struct ward__pidref *c, int inherited)
 {
     /*
      * A kqueue is not inherited across fork(): in the child of a fork (an
      * inherited handle) the number may already be someone else's.
      */
-    if (c->pidfd != -1 && !inherited)
-        (void)close(c->pidfd);
-    c->pidfd = -1;
+    if (c->fd != -1 && !inherited)
+        (void)close(c->fd);
+    c->fd = -1;
 }
 
 static void

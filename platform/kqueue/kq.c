@@ -88,9 +88,9 @@ ward__kq_pid_status(int kq, int *status)
 }
 
 int
-ward__kq_block(ward_child *c, const struct timespec *deadline, int intr)
+ward__kq_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 {
-    struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
     int ms = ward__ms_until(deadline), r;
     siginfo_t si;
 
@@ -100,7 +100,7 @@ ward__kq_block(ward_child *c, const struct timespec *deadline, int intr)
          * handler installed with SA_RESTART, as waitpid(2); poll() and
          * kevent() are never restarted.
          */
-    } else if (c->pidfd < 0) {
+    } else if (c->fd < 0) {
         /* No descriptor to sleep on: short naps, as the posix backend. */
         if (deadline != NULL) {
             if (ms == 0) {
@@ -124,7 +124,7 @@ ward__kq_block(ward_child *c, const struct timespec *deadline, int intr)
      * ECHILD (a thief was first) is for the core's next reap to find.
      */
     memset(&si, 0, sizeof(si));
-    if (ward__real.waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
+    if (ward__real_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
         errno != ECHILD)
         return -1;
     return 0;

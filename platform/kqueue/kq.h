@@ -20,7 +20,7 @@
 #ifndef WARD_KQ_H
 #define WARD_KQ_H
 
-#include "internal.h"
+#include "backend.h"
 
 #include <errno.h>
 
@@ -59,7 +59,7 @@ int ward__kq_adopt(pid_t pid, int *pidfdp);
 int ward__kq_pid_status(int kq, int *status);
 
 /*
- * backend->block for both backends: sleep until c->pidfd is ready or the
+ * backend->block for both backends: sleep until c->fd is ready or the
  * deadline passes (ETIMEDOUT), then until the kernel lets c be reaped.
  * Both kernels report the exit a moment before the child becomes a zombie
  * that wait4() can collect, so the second sleep (waitid() with WNOWAIT,
@@ -67,7 +67,7 @@ int ward__kq_pid_status(int kq, int *status);
  * Without a deadline and without intr (ward_wait) only the second sleep
  * is made, as the kernel restarts it after an SA_RESTART handler.
  */
-int ward__kq_block(ward_child *c, const struct timespec *deadline, int intr);
+int ward__kq_block(struct ward__pidref *c, const struct timespec *deadline, int intr);
 
 /*
  * The events descriptor: one kqueue, created on first use (under

@@ -24,7 +24,7 @@
  * backend starts, because the test suite does not yet pass with it on
  * Linux 7.3.  Without it every child is an ordinary one, on every kernel.
  */
-#include "internal.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -162,7 +162,7 @@ linux_init(void)
     if ((fd = sys_pidfd_open(getpid(), 0)) == -1)
         return -1;
     memset(&si, 0, sizeof(si));
-    r = ward__real.waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
+    r = ward__real_waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
     err = errno;
     if (r == 0 || err != ECHILD) {
         close(fd);
@@ -406,7 +406,7 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         siginfo_t si;
 
         while (!ex->autoreaped &&
-               ward__real.waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
+               ward__real_waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
             ;
         close(pidfd);
         errno = ex->err;
@@ -416,7 +416,7 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         /* No descriptor to keep it by: the child must not outlive the call. */
         err = errno;
         (void)kill(pid, SIGKILL);
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
             ;
         errno = err;
         return -1;
@@ -460,7 +460,7 @@ linux_adopt(pid_t pid, int *pidfdp)
 }
 
 /*
- * Is c->pidfd still the descriptor the handle was given?  Other code may
+ * Is c->fd still the descriptor the handle was given?  Other code may
  * close it (a library's closefrom(3) is enough), and the next descriptor
  * made takes the number: another child's pidfd, say, which a waitid() or
  * pidfd_send_signal() through the number would then reap or kill.  So
@@ -473,11 +473,11 @@ linux_adopt(pid_t pid, int *pidfdp)
  * told from ours).  Raw system calls: forget() runs in the child of a fork.
  */
 static void
-linux_note(ward_child *c)
+linux_note(struct ward__pidref *c)
 {
     struct stat st;
 
-    if (fstat(c->pidfd, &st) == 0) {
+    if (fstat(c->fd, &st) == 0) {
         c->fd_dev = (unsigned long long)st.st_dev;
         c->fd_ino = (unsigned long long)st.st_ino;
     }
@@ -516,28 +516,28 @@ fdinfo_pid_matches(int fd, pid_t pid)
 }
 
 static int
-own_pidfd(const ward_child *c)
+own_pidfd(const struct ward__pidref *c)
 {
     struct stat st;
 
-    if (c->pidfd == -1 || fstat(c->pidfd, &st) == -1 ||
+    if (c->fd == -1 || fstat(c->fd, &st) == -1 ||
         (unsigned long long)st.st_dev != c->fd_dev ||
         (unsigned long long)st.st_ino != c->fd_ino)
         return 0;
-    return pidfs || fdinfo_pid_matches(c->pidfd, c->pid);
+    return pidfs || fdinfo_pid_matches(c->fd, c->pid);
 }
 
-static int linux_recover(ward_child *c, int *status);
+static int linux_recover(struct ward__pidref *c, int *status);
 static int pidfd_ended(int pidfd, short events);
 
 static int
-linux_reap(ward_child *c, int *status, struct ward__usage *usage)
+linux_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
 {
     struct rusage ru;
     siginfo_t si;
 
-    if (c->pidfd != -1 && !own_pidfd(c))
-        ward__fd_lost(c);
+    if (c->fd != -1 && !own_pidfd(c))
+        ward__pidref_lost(c);
     if (c->autoreap) {
         /*
          * No wait can take it: the kernel reaps it and keeps its status
@@ -545,11 +545,11 @@ linux_reap(ward_child *c, int *status, struct ward__usage *usage)
          * (ECHILD: the status is lost).  Once it has ended, the record
          * follows within microseconds (see linux_recover()).
          */
-        if (c->pidfd == -1) {
+        if (c->fd == -1) {
             errno = ECHILD;
             return -1;
         }
-        if (!pidfd_ended(c->pidfd, POLLIN))
+        if (!pidfd_ended(c->fd, POLLIN))
             return 0;
         if (linux_recover(c, status) == -1) {
             errno = ECHILD;
@@ -558,7 +558,7 @@ linux_reap(ward_child *c, int *status, struct ward__usage *usage)
         return 2;
     }
     memset(&si, 0, sizeof(si));
-    if (c->pidfd == -1) {
+    if (c->fd == -1) {
         /*
          * The caller closed the descriptor: the child is still private and
          * must not become a zombie that any-child waits see.  Reaped by
@@ -567,7 +567,7 @@ linux_reap(ward_child *c, int *status, struct ward__usage *usage)
          */
         if (sys_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG, &ru) == -1)
             return -1;
-    } else if (sys_waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG, &ru) == -1) {
+    } else if (sys_waitid(P_PIDFD, (id_t)c->fd, &si, WEXITED | WNOHANG, &ru) == -1) {
         return -1;
     }
     if (si.si_pid == 0)
@@ -645,15 +645,15 @@ pidfd_ended(int pidfd, short events)
 static int await_record(int pidfd, int *status);
 
 static int
-linux_recover(ward_child *c, int *status)
+linux_recover(struct ward__pidref *c, int *status)
 {
     /* reap() has just checked the descriptor, under the same lock. */
-    if (c->pidfd == -1 || (!c->autoreap && no_pidfd_info()))
+    if (c->fd == -1 || (!c->autoreap && no_pidfd_info()))
         goto lost;
     /* No exit yet: ECHILD did not come from a reap in progress. */
-    if (!pidfd_ended(c->pidfd, POLLIN))
+    if (!pidfd_ended(c->fd, POLLIN))
         goto lost;
-    return await_record(c->pidfd, status);
+    return await_record(c->fd, status);
 lost:
     errno = ENODATA;
     return -1;
@@ -715,7 +715,7 @@ all_handlers_restart(void)
         struct sigaction sa;
 
         if (sig == SIGKILL || sig == SIGSTOP ||
-            ward__real.sigaction(sig, NULL, &sa) == -1)
+            ward__real_sigaction(sig, NULL, &sa) == -1)
             continue;
         if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
             !(sa.sa_flags & SA_RESTART))
@@ -725,9 +725,9 @@ all_handlers_restart(void)
 }
 
 static int
-linux_block(ward_child *c, const struct timespec *deadline, int intr)
+linux_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 {
-    struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
     struct timespec left;
     int r;
 
@@ -761,7 +761,7 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
          * core's next reap to find.
          */
         memset(&si, 0, sizeof(si));
-        if (sys_waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOWAIT, NULL) == -1 &&
+        if (sys_waitid(P_PIDFD, (id_t)c->fd, &si, WEXITED | WNOWAIT, NULL) == -1 &&
             errno != ECHILD)
             return -1;
         return 0;
@@ -789,33 +789,33 @@ linux_block(ward_child *c, const struct timespec *deadline, int intr)
  * flag came with Linux 6.9, CLONE_AUTOREAP with 7.1.
  */
 static int
-linux_signal_group(ward_child *c, int sig)
+linux_signal_group(struct ward__pidref *c, int sig)
 {
     if (!own_pidfd(c)) {
-        ward__fd_lost(c);
+        ward__pidref_lost(c);
         errno = EBADF;
         return -1;
     }
-    return (int)syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL,
+    return (int)syscall(SYS_pidfd_send_signal, c->fd, sig, NULL,
                         WARD_PIDFD_SIGNAL_PROCESS_GROUP);
 }
 
 /* An autoreaped child that has been released (POLLHUP): its pid is free. */
 static int
-linux_released(const ward_child *c)
+linux_released(const struct ward__pidref *c)
 {
-    return c->pidfd != -1 && pidfd_ended(c->pidfd, 0);
+    return c->fd != -1 && pidfd_ended(c->fd, 0);
 }
 
 static int
-linux_signal(ward_child *c, int sig)
+linux_signal(struct ward__pidref *c, int sig)
 {
     if (!own_pidfd(c)) {
-        ward__fd_lost(c);
+        ward__pidref_lost(c);
         errno = EBADF;
         return -1;
     }
-    return sys_pidfd_send_signal(c->pidfd, sig);
+    return sys_pidfd_send_signal(c->fd, sig);
 }
 
 /*
@@ -832,19 +832,19 @@ linux_events_open(void)
 }
 
 static int
-linux_watch(ward_child *c)
+linux_watch(struct ward__pidref *c)
 {
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)c->pid };
 
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, &ev) == -1 && errno != EEXIST)
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1 && errno != EEXIST)
         return -1;
     return 1;
 }
 
 static void
-linux_unwatch(ward_child *c)
+linux_unwatch(struct ward__pidref *c)
 {
-    (void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+    (void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
 static int
@@ -1020,7 +1020,7 @@ tracees_or_clones_exist(idtype_t idtype, id_t id)
     siginfo_t si;
 
     memset(&si, 0, sizeof(si));
-    if (ward__real.waitid(idtype, id, &si,
+    if (ward__real_waitid(idtype, id, &si,
                           WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT |
                               __WCLONE) == 0)
         return 1;
@@ -1063,11 +1063,11 @@ linux_atfork_child(void)
  * pidfd is a copy the fork made: closed like any other.
  */
 static void
-linux_forget(ward_child *c, int inherited)
+linux_forget(struct ward__pidref *c, int inherited)
 {
-    if (c->pidfd != -1 && own_pidfd(c))
-        close(c->pidfd);
-    c->pidfd = -1;
+    if (c->fd != -1 && own_pidfd(c))
+        close(c->fd);
+    c->fd = -1;
 }
 
 const struct ward__backend ward__linux_backend = {

@@ -10,12 +10,14 @@
  * through ward (or libward-guard) can break that, and a stolen status cannot
  * be recovered here: waits then fail with ECHILD.
  */
-#include "internal.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -125,7 +127,7 @@ ensure_handler(void)
         if (ward__guard_active()) {
             /* libward-guard owns SIGCHLD and calls posix_sigchld(). */
             handler_state = 2;
-        } else if (ward__real.sigaction(SIGCHLD, NULL, &old) == -1 ||
+        } else if (ward__real_sigaction(SIGCHLD, NULL, &old) == -1 ||
                    old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT)) {
             handler_state = -1;
         } else {
@@ -135,7 +137,7 @@ ensure_handler(void)
             sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
             sigemptyset(&sa.sa_mask);
             /* Until the pipe exists, the handler only chains. */
-            handler_state = ward__real.sigaction(SIGCHLD, &sa, NULL) == 0 ? 2 : -1;
+            handler_state = ward__real_sigaction(SIGCHLD, &sa, NULL) == 0 ? 2 : -1;
         }
     }
     if (handler_state == 2) {
@@ -224,7 +226,7 @@ posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     if (ex->err != 0) {
         int err = ex->err;
 
-        while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
             ;
         errno = err;
         return -1;
@@ -242,18 +244,18 @@ posix_adopt(pid_t pid, int *pidfdp)
 }
 
 static int
-posix_reap(ward_child *c, int *status, struct ward__usage *usage)
+posix_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
 {
     pid_t r;
     int st;
 #ifdef HAVE_WAIT4
     struct rusage ru;
 
-    r = ward__real.wait4(c->pid, &st, WNOHANG, &ru);
+    r = ward__real_wait4(c->pid, &st, WNOHANG, &ru);
     if (r > 0)
         ward__usage_from_rusage(usage, &ru);
 #else
-    r = ward__real.waitpid(c->pid, &st, WNOHANG);
+    r = ward__real_waitpid(c->pid, &st, WNOHANG);
 #endif
     if (r <= 0)
         return (int)r;
@@ -262,7 +264,7 @@ posix_reap(ward_child *c, int *status, struct ward__usage *usage)
 }
 
 static int
-posix_recover(ward_child *c, int *status)
+posix_recover(struct ward__pidref *c, int *status)
 {
     errno = ENODATA;
     return -1;
@@ -270,12 +272,12 @@ posix_recover(ward_child *c, int *status)
 
 /* Has c ended (or vanished)?  Looks without reaping. */
 static int
-ended(ward_child *c)
+ended(struct ward__pidref *c)
 {
     siginfo_t si;
 
     memset(&si, 0, sizeof(si));
-    if (ward__real.waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+    if (ward__real_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
         return errno != EINTR;
     return si.si_pid != 0;
 }
@@ -298,14 +300,14 @@ wake_pipe(void)
     pthread_mutex_unlock(&pm);
     if (fd == -1 || ward__guard_active())
         return fd;
-    if (ward__real.sigaction(SIGCHLD, NULL, &cur) == -1 ||
+    if (ward__real_sigaction(SIGCHLD, NULL, &cur) == -1 ||
         !(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_sigchld)
         return -1;
     return fd;
 }
 
 static int
-timed_block(ward_child *c, const struct timespec *deadline)
+timed_block(struct ward__pidref *c, const struct timespec *deadline)
 {
     int step = 1;
 
@@ -347,7 +349,7 @@ timed_block(ward_child *c, const struct timespec *deadline)
 }
 
 static int
-posix_block(ward_child *c, const struct timespec *deadline, int intr)
+posix_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 {
     siginfo_t si;
 
@@ -361,20 +363,20 @@ posix_block(ward_child *c, const struct timespec *deadline, int intr)
      * fails with EINTR after one without, as waitpid(2) does.
      */
     memset(&si, 0, sizeof(si));
-    if (ward__real.waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
+    if (ward__real_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
         errno != ECHILD)
         return -1;
     return 0;
 }
 
 static int
-posix_signal(ward_child *c, int sig)
+posix_signal(struct ward__pidref *c, int sig)
 {
     return kill(c->pid, sig);
 }
 
 static void
-posix_forget(ward_child *c, int inherited)
+posix_forget(struct ward__pidref *c, int inherited)
 {
 }
 
@@ -411,13 +413,13 @@ posix_events_open(void)
 
 /* Nothing to watch: a SIGCHLD names no child (see events_drain). */
 static int
-posix_watch(ward_child *c)
+posix_watch(struct ward__pidref *c)
 {
     return 0;
 }
 
 static void
-posix_unwatch(ward_child *c)
+posix_unwatch(struct ward__pidref *c)
 {
 }
 

@@ -1,0 +1,133 @@
+/*
+ * sys.h - the system helpers that the core and the platform backends
+ * share: libc's wait family as ward calls it (never libward-guard's), the
+ * child side of a spawn, descriptors, statuses and deadlines.  A backend
+ * includes this and backend.h, never internal.h: the core's state is not
+ * its business.
+ */
+#ifndef WARD_SYS_H
+#define WARD_SYS_H
+
+#include "config.h"
+
+#define WARD_BUILDING 1
+#include "ward.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+
+/*
+ * ENODATA is an XSI STREAMS error that FreeBSD and OpenBSD never defined.
+ * ward reports ENOATTR there in its place.
+ */
+#if !defined(ENODATA) && defined(ENOATTR)
+#define ENODATA ENOATTR
+#endif
+
+/*
+ * libc's functions, as ward calls them (see real.c): in libward-guard the
+ * program's calls reach the guard, ward's own must reach libc.
+ */
+int ward__real_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
+pid_t ward__real_waitpid(pid_t pid, int *status, int options);
+pid_t ward__real_wait4(pid_t pid, int *status, int options, struct rusage *ru);
+int ward__real_sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
+
+/*
+ * Sanitizer builds (ward's own "make check-asan" / "make check-tsan", or
+ * anyone who builds libward with -fsanitize=address or thread).  The child
+ * side of a spawn runs between a vfork-style clone and exec, on a stack
+ * ASan never saw made, and must not be instrumented: ASan would look for
+ * the thread's stack bounds there, print a warning into the child's
+ * standard error and risk false reports.  WARD_CHILD_CODE marks it.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define WARD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WARD_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WARD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WARD_TSAN 1
+#endif
+#endif
+#ifdef WARD_ASAN
+#define WARD_CHILD_CODE __attribute__((no_sanitize_address))
+#else
+#define WARD_CHILD_CODE
+#endif
+
+/*
+ * macOS's <unistd.h> marks vfork() deprecated ("Use posix_spawn or fork")
+ * unless _POSIX_C_SOURCE is defined, and defining that would hide the
+ * Darwin extensions ward needs.  ward still calls vfork() where it cannot
+ * use posix_spawn (the posix backend; in the darwin backend, a plan
+ * posix_spawn cannot express, such as a umask): the child runs only
+ * ward__exec_child(), which is written for a borrowed address space,
+ * while fork() would copy the page tables of the whole parent, and a spawn
+ * must cost what the kernel's spawn costs.  WARD_VFORK_BEGIN and
+ * WARD_VFORK_END silence that one deprecation around the one call; vfork()
+ * itself cannot be wrapped in a function, since its child must not return
+ * from the frame that called it.
+ */
+#ifdef __APPLE__
+#define WARD_VFORK_BEGIN                                                    \
+    _Pragma("GCC diagnostic push")                                          \
+    _Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")
+#define WARD_VFORK_END _Pragma("GCC diagnostic pop")
+#else
+#define WARD_VFORK_BEGIN
+#define WARD_VFORK_END
+#endif
+
+
+/* The child side of a spawn.  Async-signal-safe; never returns. */
+struct ward__exec;
+void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));
+/* Close every descriptor >= lowfd.  Async-signal-safe. */
+void ward__close_from(int lowfd);
+
+/* The few fields of struct rusage a handle keeps; the rest read as zero. */
+struct ward__usage {
+    struct timeval utime, stime;
+    long maxrss, minflt, majflt, inblock, oublock, nvcsw, nivcsw;
+};
+void ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru);
+
+/* pipe2(p, O_CLOEXEC | flags), or its emulation (see spawn.c). */
+int ward__pipe(int p[2], int flags);
+
+/* Move a new descriptor of ward's above 0, 1 and 2 (see spawn.c). */
+int ward__fd_above_stdio(int fd);
+
+/* Convert a siginfo_t from waitid() into a classic wait status. */
+int ward__status_from_siginfo(const siginfo_t *si);
+
+/* Saturating conversion of a relative time in ms to a monotonic deadline. */
+void ward__deadline_after(struct timespec *ts, long ms);
+/*
+ * Time left until deadline, overflow-free for any time_t: 1 with *left set,
+ * or 0 (and *left zero) once it has passed.
+ */
+int ward__time_left(const struct timespec *deadline, struct timespec *left);
+/* Milliseconds left until deadline, rounded up; -1 for no deadline. */
+int ward__ms_until(const struct timespec *deadline);
+
+/* Restore errno around a cleanup call. */
+#define WARD__KEEP_ERRNO(stmt)                                               \
+    do {                                                                     \
+        int ward__e = errno;                                                 \
+        stmt;                                                                \
+        errno = ward__e;                                                     \
+    } while (0)
+
+#endif
