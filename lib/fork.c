@@ -169,9 +169,7 @@ kill_child:
      * The gate is still held, so no waiter that goes through ward can have
      * reaped this child: the pid is still ours to kill and reap.
      */
-    (void)kill(pid, SIGKILL);
-    while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-        ;
+    ward__kill_reap(pid);
     release_prepare();
     errno = err;
     return NULL;

@@ -82,6 +82,20 @@ ward__real_init(void)
 }
 #endif
 
+void
+ward__reap_pid(pid_t pid)
+{
+    while (ward__real.waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        ;
+}
+
+void
+ward__kill_reap(pid_t pid)
+{
+    (void)kill(pid, SIGKILL);
+    ward__reap_pid(pid);
+}
+
 /* The same, for the backends, which see sys.h and not the table above. */
 int
 ward__real_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)

@@ -184,28 +184,37 @@ ward__exec_child(struct ward__exec *ex)
     for (size_t i = 0; i < ex->npaths; i++) {
         execve(ex->paths[i], ex->argv, ex->envp);
         err = errno;
-        switch (err) {
-        case EACCES:
-            saw_eacces = 1;
-            /* FALLTHROUGH */
-        case ENOENT:
-        case ENOTDIR:
-        case ESTALE:
-        case ENODEV:
-        case ETIMEDOUT:
-            if (ex->npaths > 1)
-                continue;
+        if (ex->npaths == 1 || !ward__exec_retryable(err))
             break;
-        default:
-            break;
-        }
-        break;
+        saw_eacces |= err == EACCES;
     }
-    if (ex->npaths > 1 && saw_eacces && (err == ENOENT || err == ENOTDIR ||
-                                         err == EACCES || err == ESTALE ||
-                                         err == ENODEV || err == ETIMEDOUT))
+    if (ex->npaths > 1 && saw_eacces && ward__exec_retryable(err))
         err = EACCES;
     child_fail(ex, err);
+}
+
+pid_t
+ward__vfork_exec(struct ward__exec *ex)
+{
+    pid_t pid;
+
+    ex->err = 0;
+    WARD_VFORK_BEGIN
+    pid = vfork();
+    WARD_VFORK_END
+    if (pid == 0)
+        ward__exec_child(ex);
+    if (pid == -1)
+        return -1;
+    if (ex->err != 0) {
+        /* The child failed before exec and has exited: reap it now. */
+        int err = ex->err;
+
+        ward__reap_pid(pid);
+        errno = err;
+        return -1;
+    }
+    return pid;
 }
 
 /* ---- parent side ------------------------------------------------------- */

@@ -90,9 +90,36 @@ int ward__real_sigaction(int sig, const struct sigaction *sa, struct sigaction *
 #endif
 
 
+/*
+ * Reap pid, which has ended or is about to, retrying after EINTR: for a
+ * child that must not be left a zombie and whose status nobody wants (a
+ * spawn undone).  The caller knows pid is still its own unreaped child.
+ */
+void ward__reap_pid(pid_t pid);
+/* SIGKILL, then ward__reap_pid(): undo a child that must not live on. */
+void ward__kill_reap(pid_t pid);
+
 /* The child side of a spawn.  Async-signal-safe; never returns. */
 struct ward__exec;
 void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));
+/*
+ * vfork(), ward__exec_child() in the child, and in the parent the child's
+ * verdict: its pid once it has exec'd, or -1 with errno set to why it could
+ * not (the child then reaped).  The child runs in this function's frame
+ * and never returns from it.
+ */
+pid_t ward__vfork_exec(struct ward__exec *ex);
+
+/*
+ * Whether a PATH search goes on to the next candidate after an exec (or a
+ * posix_spawn) failed with err, as execvp() does.  Async-signal-safe.
+ */
+static inline int
+ward__exec_retryable(int err)
+{
+    return err == EACCES || err == ENOENT || err == ENOTDIR || err == ESTALE ||
+           err == ENODEV || err == ETIMEDOUT;
+}
 /* Close every descriptor >= lowfd.  Async-signal-safe. */
 void ward__close_from(int lowfd);
 

@@ -74,6 +74,18 @@ pd_flags(const struct ward__exec *ex)
     return PD_CLOEXEC | ((ex->flags & WARD_KILL_ON_FREE) ? 0 : PD_DAEMON);
 }
 
+/*
+ * Undo a spawn whose child must not live on: kill it through its process
+ * descriptor, reap it, close the descriptor.
+ */
+static void
+undo_spawn(pid_t pid, int fd)
+{
+    (void)pdkill(fd, SIGKILL);
+    ward__reap_pid(pid);
+    (void)close(fd);
+}
+
 #ifdef HAVE_PDRFORK_THREAD
 /*
  * The parent is suspended until the child execs or exits (RFSPAWN has
@@ -110,6 +122,7 @@ start_rfspawn(struct ward__exec *ex, int *fdp)
     return pid;
 }
 #else
+
 /*
  * Without pdrfork(), pdfork() copies the parent (copy-on-write), so the
  * child cannot report its exec error through ex.  It runs on a copy of ex in
@@ -155,10 +168,7 @@ start_pdfork(struct ward__exec *ex, int *fdp)
     if (kevent(kq, &kev, 1, NULL, 0, NULL) == -1) {
         /* Cannot tell when it execs: it must not live on unwatched. */
         err = errno;
-        (void)pdkill(*fdp, SIGKILL);
-        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
-        (void)close(*fdp);
+        undo_spawn(pid, *fdp);
         pid = -1;
         goto out;
     }
@@ -206,8 +216,7 @@ bsd_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     if (ex->err != 0) {
         /* The child failed before exec and has exited: reap it now. */
         err = ex->err;
-        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
+        ward__reap_pid(pid);
         (void)close(fd);
         errno = err;
         return -1;
@@ -223,10 +232,7 @@ bsd_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
          */
         if ((moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1) {
             err = errno;
-            (void)pdkill(fd, SIGKILL);
-            while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-                ;
-            (void)close(fd);
+            undo_spawn(pid, fd);
             errno = err;
             return -1;
         }

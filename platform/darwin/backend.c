@@ -51,14 +51,6 @@ darwin_init(void)
     return 0;
 }
 
-/* Errors after which the PATH search goes on, as in ward__exec_child(). */
-static int
-try_next(int err)
-{
-    return err == EACCES || err == ENOENT || err == ENOTDIR || err == ESTALE ||
-           err == ENODEV || err == ETIMEDOUT;
-}
-
 /*
  * WARD_MACOS_10_15 is true when the running system is macOS 10.15 or
  * later, which brought posix_spawn_file_actions_addchdir_np() and
@@ -244,11 +236,11 @@ start_posix_spawn(struct ward__exec *ex, pid_t *pidp)
          * error it finally reports is the same.
          */
         err = posix_spawn(pidp, ex->paths[i], &fa, &sa, ex->argv, ex->envp);
-        if (err == 0 || ex->npaths == 1 || !try_next(err))
+        if (err == 0 || ex->npaths == 1 || !ward__exec_retryable(err))
             break;
         saw_eacces |= err == EACCES;
     }
-    if (err != 0 && ex->npaths > 1 && saw_eacces && try_next(err))
+    if (err != 0 && ex->npaths > 1 && saw_eacces && ward__exec_retryable(err))
         err = EACCES;
 out:
     close_fd_copies(ex);
@@ -261,21 +253,10 @@ out:
 static int
 start_vfork(struct ward__exec *ex, pid_t *pidp)
 {
-    pid_t pid;
+    pid_t pid = ward__vfork_exec(ex);
 
-    ex->err = 0;
-    WARD_VFORK_BEGIN
-    pid = vfork();
-    WARD_VFORK_END
-    if (pid == 0)
-        ward__exec_child(ex);
     if (pid == -1)
         return errno;
-    if (ex->err != 0) {
-        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
-        return ex->err;
-    }
     *pidp = pid;
     return 0;
 }
@@ -298,9 +279,7 @@ darwin_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     if (ward__kq_watch_pid(kq, pid) == -1) {
         /* Unwatched, its status could be stolen for good: undo the spawn. */
         err = errno;
-        (void)kill(pid, SIGKILL);
-        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
+        ward__kill_reap(pid);
         (void)close(kq);
         errno = err;
         return -1;

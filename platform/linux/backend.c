@@ -415,9 +415,7 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     if (pidfd < 3 && !ex->autoreaped && (pidfd = ward__fd_above_stdio(pidfd)) == -1) {
         /* No descriptor to keep it by: the child must not outlive the call. */
         err = errno;
-        (void)kill(pid, SIGKILL);
-        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
+        ward__kill_reap(pid);
         errno = err;
         return -1;
     }

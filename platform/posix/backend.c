@@ -47,7 +47,8 @@
  */
 #define STEP_MAX_MS 10
 
-static pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
+/* Guards the handler's state and the pipes below; after ward__lock. */
+static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
 static int pipe_r = -1;           /* wakes timed waits */
 static _Atomic int pipe_w = -1;
 static int ev_r = -1;             /* the events descriptor */
@@ -116,7 +117,7 @@ make_pipe(int *r, _Atomic int *w)
  * handler staying in place meanwhile (state 2): a passing shortage must not
  * make ward poll, or refuse the events descriptor, for the rest of the
  * process.  Only an ignored SIGCHLD is for good (state -1).  Returns -1
- * with errno while the pipe is missing.  Under pm.
+ * with errno while the pipe is missing.  Under handler_lock.
  */
 static int
 ensure_handler(void)
@@ -211,26 +212,21 @@ posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 {
     pid_t pid;
 
-    ex->err = 0;
 #if defined(WARD_TSAN) && defined(__linux__)
+    ex->err = 0;
     pid = start_child(ex);
-#else
-    WARD_VFORK_BEGIN
-    pid = vfork();
-    WARD_VFORK_END
-    if (pid == 0)
-        ward__exec_child(ex);
-#endif
-    if (pid == -1)
-        return -1;
-    if (ex->err != 0) {
+    if (pid != -1 && ex->err != 0) {
         int err = ex->err;
 
-        while (ward__real_waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
+        ward__reap_pid(pid);
         errno = err;
         return -1;
     }
+#else
+    pid = ward__vfork_exec(ex);
+#endif
+    if (pid == -1)
+        return -1;
     *pidp = pid;
     *pidfdp = -1;
     return 0;
@@ -293,11 +289,11 @@ wake_pipe(void)
     struct sigaction cur;
     int fd;
 
-    pthread_mutex_lock(&pm);
+    pthread_mutex_lock(&handler_lock);
     if (ward__guard_active() && handler_state != 1)
         (void)ensure_handler(); /* installs nothing: the guard's is there */
     fd = handler_state == 1 ? pipe_r : -1;
-    pthread_mutex_unlock(&pm);
+    pthread_mutex_unlock(&handler_lock);
     if (fd == -1 || ward__guard_active())
         return fd;
     if (ward__real_sigaction(SIGCHLD, NULL, &cur) == -1 ||
@@ -392,22 +388,22 @@ posix_events_open(void)
 
     /* libward-guard installs its handler only where something needs it. */
     ward__guard_want_handler();
-    pthread_mutex_lock(&pm);
+    pthread_mutex_lock(&handler_lock);
     if (ensure_handler() == -1) {
         /* No descriptor for the self-pipe now (EMFILE, ENFILE): say so. */
-        WARD__KEEP_ERRNO(pthread_mutex_unlock(&pm));
+        WARD__KEEP_ERRNO(pthread_mutex_unlock(&handler_lock));
         return -1;
     }
     if (handler_state != 1) {
         /* SIGCHLD is ignored: nothing could ever make the descriptor ready. */
-        pthread_mutex_unlock(&pm);
+        pthread_mutex_unlock(&handler_lock);
         errno = ENOTSUP;
         return -1;
     }
     if (ev_r == -1)
         (void)make_pipe(&ev_r, &ev_w);
     fd = ev_r;
-    pthread_mutex_unlock(&pm);
+    pthread_mutex_unlock(&handler_lock);
     return fd;
 }
 
@@ -438,13 +434,13 @@ posix_events_drain(pid_t *pids, int max, int *scan_all)
 static void
 posix_atfork_prepare(void)
 {
-    pthread_mutex_lock(&pm);
+    pthread_mutex_lock(&handler_lock);
 }
 
 static void
 posix_atfork_parent(void)
 {
-    pthread_mutex_unlock(&pm);
+    pthread_mutex_unlock(&handler_lock);
 }
 
 static void
@@ -470,7 +466,7 @@ posix_atfork_child(void)
     if (w != -1)
         close(w);
     ev_r = -1;
-    memcpy(&pm, &m, sizeof(m));
+    memcpy(&handler_lock, &m, sizeof(m));
 }
 
 const struct ward__backend ward__posix_backend = {
