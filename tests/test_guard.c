@@ -110,6 +110,55 @@ counting_handler(int sig)
     handler_runs++;
 }
 
+/*
+ * Once the program has a SIGCHLD handler the guard's is in the kernel, and
+ * runs for every child's exit.  When it runs none of the program's (a
+ * private child ended), a sleep it interrupted is not the caller's:
+ * ward_wait and ward_timedwait sleep on, on every backend.  The handler is
+ * installed without SA_RESTART, so that even ward_wait's sleep is
+ * interrupted.
+ */
+Test(guard, own_handler_does_not_interrupt_ward_waits)
+{
+    enum { N = 8 };
+    struct sigaction sa, old;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = counting_handler;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, &old), 0);
+    for (int round = 0; round < 2; round++) {
+        ward_child *shorts[N], *c;
+        char delay[32];
+        int r, st = -1;
+
+        /* Private children that end one by one while the wait sleeps. */
+        for (int k = 0; k < N; k++) {
+            snprintf(delay, sizeof(delay), "%ld", wt_ms(30 * (k + 1)));
+            shorts[k] = wt_spawn_ok(NULL, "sleep", delay);
+        }
+        snprintf(delay, sizeof(delay), "%ld", wt_ms(30 * N + 400));
+        c = wt_spawn_ok(NULL, "sleep", delay);
+        if (round == 0) {
+            struct timespec deadline;
+
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            deadline.tv_sec += wt_ms(30000) / 1000;
+            r = ward_timedwait(c, &st, &deadline);
+        } else {
+            r = ward_wait(c, &st);
+        }
+        cr_assert_eq(r, 0, "%s failed: %s", round == 0 ? "ward_timedwait" : "ward_wait",
+                     strerror(errno));
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+        ward_free(c);
+        for (int k = 0; k < N; k++)
+            wt_reap_exit(shorts[k], 0);
+    }
+    cr_assert_eq(handler_runs, 0, "handler ran %d times for private children", (int)handler_runs);
+    cr_assert_eq(sigaction(SIGCHLD, &old, NULL), 0);
+}
+
 Test(guard, handler_not_run_for_private_children)
 {
     struct sigaction sa, old;
