@@ -99,7 +99,7 @@ stack_put(void *s)
  * AddressSanitizer builds: the child's frames on the stack below stay marked
  * in ASan's shadow memory after it execs (it never returns), and the next
  * use of that memory would inherit them and report errors that are not
- * there.  Clear them once the child is gone (WARD_ASAN: see internal.h).
+ * there.  Clear them once the child is gone (WARD_ASAN: see sys.h).
  */
 #ifdef WARD_ASAN
 #include <sanitizer/asan_interface.h>
