@@ -45,7 +45,8 @@
 
 #define WARD__ALL_FLAGS                                                      \
     (WARD_NEW_PGROUP | WARD_NEW_SESSION | WARD_RESET_SIGNALS |               \
-     WARD_KILL_ON_FREE | WARD_INHERIT_FDS | WARD_RUSAGE)
+     WARD_KILL_ON_FREE | WARD_INHERIT_FDS | WARD_RUSAGE |                    \
+     WARD_DIE_WITH_PARENT)
 
 /* The few fields of struct rusage a handle keeps; the rest read as zero. */
 struct ward__usage {
@@ -278,6 +279,7 @@ void ward__fd_lost(ward_child *c);
 void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));
 /* Close every descriptor >= lowfd.  Async-signal-safe. */
 void ward__close_from(int lowfd);
+void ward__child_die_with_parent(struct ward__exec *ex);
 
 void ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru);
 
