@@ -442,13 +442,23 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     }
     if (ex->err != 0) {
         /*
-         * The child failed before exec and has exited: reap it now (the
-         * kernel does that itself for an autoreaped one).
+         * The child failed before exec and has exited: reap it now.  The
+         * kernel reaps an autoreaped one itself, but CLONE_VFORK lets this
+         * thread go as soon as the child has dropped its memory, before it
+         * is released: wait for that (POLLHUP on the pidfd, which events 0
+         * reports), or the failed call would return with its child still
+         * there for a moment.
          */
         siginfo_t si;
+        struct pollfd hup = { .fd = pidfd, .events = 0 };
+        int r;
 
         while (!ex->autoreaped &&
                ward__real.waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
+            ;
+        while (ex->autoreaped &&
+               (((r = poll(&hup, 1, -1)) == -1 && errno == EINTR) ||
+                (r == 1 && !(hup.revents & (POLLHUP | POLLERR | POLLNVAL)))))
             ;
         close(pidfd);
         errno = ex->err;
