@@ -24,8 +24,8 @@
  * the last reference to its pidfd is closed, which ward_free() does, and
  * so does this process's death (its pidfds are close-on-exec, and the
  * child of a fork() closes its copies in ward's atfork handler).  Where
- * the child is not autoreaped (older kernels, WARD_RUSAGE), it asks for
- * PR_SET_PDEATHSIG itself (see ward__child_die_with_parent()).
+ * the child is not autoreaped (older kernels, no opt-in, WARD_RUSAGE), it
+ * asks for PR_SET_PDEATHSIG itself (see ward__child_die_with_parent()).
  *
  * This is an experimental opt-in, not the default: it is used only when
  * WARD_AUTOREAP is set (non-empty and not "0") in the environment when the

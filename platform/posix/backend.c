@@ -167,9 +167,9 @@ posix_init(void)
  * the child execs a set-user-ID or set-group-ID program or one with file
  * capabilities.  A parent that died before the request was made is seen
  * afterwards: the child has then been handed to another process, and
- * getppid() says so; it exits rather than outlive its parent.  Elsewhere
- * (macOS, NetBSD, OpenBSD) there is nothing to ask for: the child dies
- * with its handle only.  Async-signal-safe, no memory written but ex->err:
+ * getppid() says so; it exits rather than outlive its parent.  This
+ * backend on any other system asks for nothing (ward_attr_setflags(3)):
+ * the child dies with its handle only.  Async-signal-safe, no memory written but ex->err:
  * this runs in a vfork-style child.
  */
 WARD_CHILD_CODE void
