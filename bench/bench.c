@@ -741,9 +741,11 @@ report(void)
 
     fprintf(md, "\n### The child's descriptor table\n\n");
     fprintf(md, "Descriptors the child's program finds open beyond 0, 1 and 2, when the "
-                "parent holds 3 descriptors without close-on-exec: with stdio inherited, "
-                "with stdin from a pipe, with stdout to a pipe (the pipes close-on-exec, "
-                "as everywhere in the bench). 0 is a clean table.\n\n");
+                "parent holds 3 descriptors without close-on-exec besides any it "
+                "inherited from whoever started the bench: with stdio inherited, with "
+                "stdin from a pipe, with stdout to a pipe (the pipes close-on-exec, as "
+                "everywhere in the bench). 0 is a clean table; any other count depends "
+                "on what the bench inherited.\n\n");
     fprintf(md, "| contender | stdio inherited | stdin mapped | stdout mapped |\n");
     fprintf(md, "|---|---:|---:|---:|\n");
     for (size_t i = 0; i < nw; i++)
