@@ -1,6 +1,7 @@
 /*
  * bench/bench.c - ward against the kernel floor, posix_spawn, fork, libuv
- * and GLib.  doc/PERFORMANCE.md says what is measured and why.
+ * and GLib.  Every ratio is against "floor", the least work that gives a
+ * child a clean descriptor table (see contenders.c).  doc/PERFORMANCE.md says what is measured and why.
  *
  * One program, two roles.  Run plainly it is the driver: it starts one
  * worker per contender (itself again, with --worker NAME), so that every
@@ -13,6 +14,11 @@
  * their median.
  *
  *   ward-bench --child PATH [--quick] [--out DIR] [--only a,b,...]
+ *   ward-bench --child PATH --check [--only a,b,...]
+ *
+ * --check measures nothing: it checks that the floor and ward start the child
+ * with a clean descriptor table, and that scenario 7's threads run and leave
+ * no child and no descriptor behind; it exits 1 on any failure (make check).
  */
 #include "bench.h"
 
@@ -43,14 +49,20 @@ struct config {
     int mass_n;
     int mem_n;
     int limit_n;
+    int rounds_threads;       /* scenario 7, each thread count and the mixed load */
+    double threads_ms;        /* each contender's turn in a round of scenario 7, ms */
 };
+
+/* Scenario 7: the thread counts, each its own children. */
+static const int nthreads[] = { 1, 2, 4, 8 };
+#define NTHR (int)(sizeof(nthreads) / sizeof(nthreads[0]))
 
 static const struct config full = {
     .rounds_plain = 61, .rounds_ballast = 21, .rounds_idle = 31, .rounds_mass = 3,
     .batch_ms = 10,
     .lat_batch = 10, .lat_rounds_plain = 100, .lat_rounds_idle = 60,
     .ballast_mib = 1024, .idle_n = 2000, .mass_n = 10000, .mem_n = 2000,
-    .limit_n = 256,
+    .limit_n = 256, .rounds_threads = 15, .threads_ms = 20,
 };
 
 static const struct config quick = {
@@ -59,7 +71,7 @@ static const struct config quick = {
     .batch_ms = 3,
     .lat_batch = 5, .lat_rounds_plain = 2, .lat_rounds_idle = 2,
     .ballast_mib = 64, .idle_n = 50, .mass_n = 300, .mem_n = 100,
-    .limit_n = 40,
+    .limit_n = 40, .rounds_threads = 1, .threads_ms = 3,
 };
 
 static struct config cfg;
@@ -179,6 +191,10 @@ struct worker {
     char lim_err[256];
     double ballast_ms;
     long ballast_rss;
+    struct series thr[NTHR];    /* scenario 7: ns per child (wall), per round */
+    struct series mixed;        /* scenario 7's mixed load, the same */
+    long thr_spawned;
+    int clean[3];               /* descriptors the child finds beyond 0-2 */
 };
 
 static struct worker W[32];
@@ -384,6 +400,18 @@ run_phases(void)
             die("%s: bad answer to mem", W[i].c->name);
     }
 
+    progress("the child's descriptor table");
+    for (size_t i = 0; i < nw; i++) {
+        int kids, fds;
+
+        if (sscanf(ask(&W[i], "clean"), "%d %d %d %d %d", &W[i].clean[0], &W[i].clean[1],
+                   &W[i].clean[2], &kids, &fds) != 5)
+            die("%s: bad answer to clean", W[i].c->name);
+        if (kids != 0 || fds != 0)
+            die("%s: %d children and %d descriptors left after clean", W[i].c->name, kids,
+                fds);
+    }
+
     progress("scenario 1 and 5: one child at a time");
     warm_up();
     rounds(PLAIN, cfg.rounds_plain);
@@ -439,6 +467,35 @@ run_phases(void)
             die("%s: bad answer to limit", W[i].c->name);
         snprintf(W[i].lim_err, sizeof(W[i].lim_err), "%s", p + used);
     }
+
+    /*
+     * Last, because the mixed load turns on ward's event descriptor, after
+     * which every spawn in that worker also adds its pidfd to the epoll set.
+     */
+    progress("scenario 7: threads spawning at once");
+    for (int r = 0; r < cfg.rounds_threads; r++) {
+        struct worker *tw[32];
+        size_t ntw = 0;
+
+        for (size_t k = 0; k < nw; k++) {
+            if (W[k].c->threads)
+                tw[ntw++] = &W[k];
+        }
+        progress("  round %d/%d", r + 1, cfg.rounds_threads);
+        for (int t = 0; t <= NTHR; t++) {
+            for (size_t k = 0; k < ntw; k++) {
+                struct worker *w = tw[(r + k) % ntw];
+                char *p = t < NTHR ? ask(w, "threads %d %.0f", nthreads[t], cfg.threads_ms)
+                                   : ask(w, "mixed %.0f", cfg.threads_ms);
+                double count = strtod(p, &p), ns = strtod(p, NULL);
+
+                if (count < 1)
+                    die("%s: no child in scenario 7", w->c->name);
+                push(t < NTHR ? &w->thr[t] : &w->mixed, ns / count);
+                w->thr_spawned += (long)count;
+            }
+        }
+    }
 }
 
 /* ---- report ------------------------------------------------------------- */
@@ -479,18 +536,49 @@ x(double r)
 
 /* Median over rounds of a's time over b's time, each pair from one round. */
 static double
-paired(const struct worker *a, const struct worker *b, int phase)
+paired_series(const struct series *a, const struct series *b)
 {
     struct series s = { 0 };
     double m;
 
-    if (a == NULL || b == NULL)
-        return NAN;
-    for (size_t i = 0; i < a->run[phase].n && i < b->run[phase].n; i++)
-        push(&s, a->run[phase].v[i] / b->run[phase].v[i]);
+    for (size_t i = 0; i < a->n && i < b->n; i++)
+        push(&s, a->v[i] / b->v[i]);
     m = median(&s);
     free(s.v);
     return m;
+}
+
+static double
+paired(const struct worker *a, const struct worker *b, int phase)
+{
+    if (a == NULL || b == NULL)
+        return NAN;
+    return paired_series(&a->run[phase], &b->run[phase]);
+}
+
+/* The same for scenario 7: t is an index into nthreads, or NTHR for mixed. */
+static double
+paired_thr(const struct worker *a, const struct worker *b, int t)
+{
+    if (a == NULL || b == NULL || !a->c->threads || !b->c->threads)
+        return NAN;
+    return t < NTHR ? paired_series(&a->thr[t], &b->thr[t])
+                    : paired_series(&a->mixed, &b->mixed);
+}
+
+/* Children per ms from a median of ns per child. */
+static const char *
+per_ms(const struct series *s)
+{
+    static char buf[8][32];
+    static int k;
+    char *b = buf[k++ % 8];
+    double m = median(s);
+
+    if (isnan(m))
+        return "–";
+    snprintf(b, 32, "%.1f", 1e6 / m);
+    return b;
 }
 
 static void
@@ -571,7 +659,8 @@ report(void)
     fprintf(md, "\n### Scenarios 1–3: spawn and reap one child at a time\n\n");
     fprintf(md, "Median µs per spawn+reap over %d / %d / %d interleaved rounds of "
                 "%.0f ms per contender (as many children as fit, at least one); "
-                "\"thr.\" is throughput relative to the kernel floor (floor time / "
+                "\"thr.\" is throughput relative to the floor, the least work that "
+                "gives a child a clean descriptor table (floor time / "
                 "contender time, median of per-round ratios; higher is better).\n\n",
             cfg.rounds_plain, cfg.rounds_ballast, cfg.rounds_idle, cfg.batch_ms);
     fprintf(md, "| contender | S1 µs | thr. | S2 µs (%s parent) | thr. | S3 µs (%d alive) | thr. |\n",
@@ -650,13 +739,58 @@ report(void)
         fprintf(md, "| %s | %ld | %s | %d | %d |\n", W[i].c->name, W[i].lim_n,
                 W[i].lim_err, W[i].lim_stray, W[i].lim_fdleak);
 
+    fprintf(md, "\n### The child's descriptor table\n\n");
+    fprintf(md, "Descriptors the child's program finds open beyond 0, 1 and 2, when the "
+                "parent holds 3 descriptors without close-on-exec besides any it "
+                "inherited from whoever started the bench: with stdio inherited, with "
+                "stdin from a pipe, with stdout to a pipe (the pipes close-on-exec, as "
+                "everywhere in the bench). 0 is a clean table; any other count depends "
+                "on what the bench inherited.\n\n");
+    fprintf(md, "| contender | stdio inherited | stdin mapped | stdout mapped |\n");
+    fprintf(md, "|---|---:|---:|---:|\n");
+    for (size_t i = 0; i < nw; i++)
+        fprintf(md, "| %s | %d | %d | %d |\n", W[i].c->name, W[i].clean[0], W[i].clean[1],
+                W[i].clean[2]);
+
+    fprintf(md, "\n### Scenario 7: threads spawning at once\n\n");
+    fprintf(md, "Children spawned and reaped per ms, all threads together (wall time from "
+                "the first thread's start to the last one's end), median over %d "
+                "interleaved rounds of %.0f ms per contender and thread count. With "
+                "1, 2, 4 and 8 threads each spawns and reaps its own children one at a "
+                "time; in \"mixed\", 4 threads spawn (at most %d children unreaped) "
+                "while 2 threads wait for whichever child ends first: ward with "
+                "poll(ward_events_fd) + ward_dispatch and a callback per child (ward has "
+                "no wait for any private child), the floor with epoll_wait on its "
+                "pidfds + waitid(P_PIDFD), posix_spawn with waitpid(-1) (after a "
+                "semaphore the spawners post, so that no waiter calls it while no child "
+                "exists). \"thr.\" is throughput relative to the floor, median of "
+                "per-round ratios.\n\n",
+            cfg.rounds_threads, cfg.threads_ms, 64);
+    fprintf(md, "| contender |");
+    for (int t = 0; t < NTHR; t++)
+        fprintf(md, " %d thread%s /ms | thr. |", nthreads[t], nthreads[t] > 1 ? "s" : "");
+    fprintf(md, " mixed /ms | thr. |\n|---|");
+    for (int t = 0; t <= NTHR; t++)
+        fprintf(md, "---:|---:|");
+    fputc('\n', md);
+    for (size_t i = 0; i < nw; i++) {
+        struct worker *w = &W[i];
+
+        if (!w->c->threads)
+            continue;
+        fprintf(md, "| %s |", w->c->name);
+        for (int t = 0; t < NTHR; t++)
+            fprintf(md, " %s | %s |", per_ms(&w->thr[t]), x(paired_thr(fl, w, t)));
+        fprintf(md, " %s | %s |\n", per_ms(&w->mixed), x(paired_thr(fl, w, NTHR)));
+    }
+
     if (wd != NULL && fl != NULL) {
         struct {
             const char *what;
             double got;
             double want;
             int at_most;
-        } t[16];
+        } t[24];
         int nt = 0;
         double p99w = pct(&wd->lat[0], 99), p99f = pct(&fl->lat[0], 99);
 
@@ -677,11 +811,18 @@ report(void)
             t[nt++] = (typeof(t[0])){ "S2: ward ÷ GLib (throughput)", paired(gl, wd, BALLAST), 100, 0 };
             t[nt++] = (typeof(t[0])){ "S3: ward ÷ GLib (throughput)", paired(gl, wd, IDLE), 3, 0 };
         }
+        for (int k = 0; k < NTHR; k++) {
+            static char what[NTHR][64];
+
+            snprintf(what[k], sizeof(what[k]), "S7: ward throughput ÷ floor, %d thread%s",
+                     nthreads[k], nthreads[k] > 1 ? "s" : "");
+            t[nt++] = (typeof(t[0])){ what[k], paired_thr(fl, wd, k), 0.9, 0 };
+        }
         t[nt++] = (typeof(t[0])){ "S5: ward p99 ÷ floor p99", p99w / p99f, 1.2, 1 };
         t[nt++] = (typeof(t[0])){ "S6: ward heap bytes per live handle", wd->heap, 256, 1 };
         t[nt++] = (typeof(t[0])){ "S6: ward descriptors per live handle", wd->fdsper, 1, 1 };
 
-        fprintf(md, "\n### Targets (issue 5), for ward with the Linux backend\n\n");
+        fprintf(md, "\n### Targets (issues 5 and 17), for ward with the Linux backend\n\n");
         fprintf(md, "| target | wanted | measured | verdict |\n|---|---:|---:|---|\n");
         for (int i = 0; i < nt; i++) {
             int ok = t[i].at_most ? t[i].got <= t[i].want : t[i].got >= t[i].want;
@@ -694,10 +835,14 @@ report(void)
     fprintf(md, "\n### Contenders\n\n");
     for (size_t i = 0; i < nw; i++)
         fprintf(md, "- **%s**: %s\n", W[i].c->name, W[i].c->what);
-    fprintf(md, "\nChildren spawned in the timed turns (S1/S2/S3):");
-    for (size_t i = 0; i < nw; i++)
-        fprintf(md, " %s %ld/%ld/%ld%s", W[i].c->name, W[i].spawned[0], W[i].spawned[1],
-                W[i].spawned[2], i + 1 < nw ? ";" : ".\n");
+    fprintf(md, "\nChildren spawned in the timed turns (S1/S2/S3, S7):");
+    for (size_t i = 0; i < nw; i++) {
+        fprintf(md, " %s %ld/%ld/%ld", W[i].c->name, W[i].spawned[0], W[i].spawned[1],
+                W[i].spawned[2]);
+        if (W[i].c->threads)
+            fprintf(md, ", %ld", W[i].thr_spawned);
+        fputs(i + 1 < nw ? ";" : ".\n", md);
+    }
 }
 
 static void
@@ -739,6 +884,100 @@ plot_data(const char *dir)
         }
     }
     fclose(f);
+
+    /* Scenario 7: children per ms by thread count, one column per contender. */
+    snprintf(path, sizeof(path), "%s/threads.dat", dir);
+    if ((f = fopen(path, "w")) == NULL)
+        die("%s: %s", path, strerror(errno));
+    fputs("threads", f);
+    for (size_t i = 0; i < nw; i++) {
+        if (W[i].c->threads)
+            fprintf(f, " %s", W[i].c->name);
+    }
+    fputc('\n', f);
+    for (int t = 0; t <= NTHR; t++) {
+        if (t < NTHR)
+            fprintf(f, "\"%d\"", nthreads[t]);
+        else
+            fputs("\"4+2 mixed\"", f);
+        for (size_t i = 0; i < nw; i++) {
+            if (W[i].c->threads)
+                fprintf(f, " %.3f", 1e6 / median(t < NTHR ? &W[i].thr[t] : &W[i].mixed));
+        }
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+/* ---- --check ------------------------------------------------------------- */
+
+static int check_failed;
+
+static void __attribute__((format(printf, 2, 3)))
+check(int ok, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs(ok ? "ok: " : "FAIL: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    check_failed |= !ok;
+}
+
+static void
+check_scenario7(struct worker *w)
+{
+    for (int t = 0; t < NTHR; t++) {
+        long n = strtol(ask(w, "threads %d 2", nthreads[t]), NULL, 10);
+
+        check(n >= nthreads[t], "%s: %d thread%s spawned and reaped %ld children",
+              w->c->name, nthreads[t], nthreads[t] > 1 ? "s" : "", n);
+    }
+    {
+        long n = strtol(ask(w, "mixed 2"), NULL, 10);
+
+        check(n >= 1, "%s: the mixed load spawned and reaped %ld children", w->c->name, n);
+    }
+}
+
+static int
+run_check(void)
+{
+    for (size_t i = 0; i < nw; i++) {
+        struct worker *w = &W[i];
+        int extra[3], kids, fds, k0, f0, k1, f1;
+        int must = strcmp(w->c->name, "floor") == 0 || strcmp(w->c->name, "ward") == 0 ||
+                   strcmp(w->c->name, "ward-posix") == 0;
+
+        if (sscanf(ask(w, "clean"), "%d %d %d %d %d", &extra[0], &extra[1], &extra[2], &kids,
+                   &fds) != 5)
+            die("%s: bad answer to clean", w->c->name);
+        if (must)
+            check(extra[0] == 0 && extra[1] == 0 && extra[2] == 0,
+                  "%s: the child's table beyond 0-2 holds %d / %d / %d descriptors "
+                  "(stdio inherited / stdin mapped / stdout mapped)",
+                  w->c->name, extra[0], extra[1], extra[2]);
+        check(kids == 0 && fds == 0, "%s: %d children and %d descriptors left after clean",
+              w->c->name, kids, fds);
+        if (!w->c->threads)
+            continue;
+        /*
+         * Twice: the first mixed load makes what the contender keeps for it
+         * (an epoll set, ward's events descriptor), the second must add none.
+         */
+        check_scenario7(w);
+        if (sscanf(ask(w, "leaks"), "%d %d", &k0, &f0) != 2)
+            die("%s: bad answer to leaks", w->c->name);
+        check_scenario7(w);
+        if (sscanf(ask(w, "leaks"), "%d %d", &k1, &f1) != 2)
+            die("%s: bad answer to leaks", w->c->name);
+        check(k0 == 0 && k1 == 0 && f1 == f0,
+              "%s: scenario 7 left %d children and %d descriptors", w->c->name, k1, f1 - f0);
+    }
+    stop_workers();
+    return check_failed;
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -801,6 +1040,7 @@ main(int argc, char **argv)
     const char *out_dir = ".", *only = NULL;
     char path[4096], self[4096];
     ssize_t n;
+    int checking = 0;
 
     if (argc >= 3 && strcmp(argv[1], "--worker") == 0) {
         const char *child = argc >= 5 && strcmp(argv[3], "--child") == 0 ? argv[4] : NULL;
@@ -813,6 +1053,8 @@ main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             cfg = quick;
+        else if (strcmp(argv[i], "--check") == 0)
+            checking = 1;
         else if (strcmp(argv[i], "--child") == 0 && i + 1 < argc)
             child_path = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
@@ -820,7 +1062,8 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: ward-bench --child PATH [--quick] [--out DIR] [--only a,b]\n");
+            fprintf(stderr, "usage: ward-bench --child PATH [--quick | --check] [--out DIR] "
+                            "[--only a,b]\n");
             return 2;
         }
     }
@@ -844,6 +1087,8 @@ main(int argc, char **argv)
     }
     for (size_t i = 0; i < nw; i++)
         (void)answer(&W[i], "start");
+    if (checking)
+        return run_check();
 
     read_cpustat(&cpu_start);
     {

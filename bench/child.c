@@ -7,6 +7,8 @@
  *   child stamp    write CLOCK_MONOTONIC (a struct timespec) to stdout right
  *                  before exiting, so the parent can measure how long the
  *                  exit takes to reach it
+ *   child fds      exit with the number of descriptors open beyond 0, 1 and
+ *                  2 (at most 255): 0 for a clean table
  *
  * Built with -DRAW_CHILD -nostdlib (x86-64 and AArch64), it has its own
  * _start and makes raw system calls: glibc's static start-up alone costs
@@ -44,6 +46,32 @@ sys3(long n, long a, long b, long c)
 #endif
 }
 
+/*
+ * Descriptors open beyond 0-2.  The directory's own descriptor is counted
+ * out; on a clean table it is 3.
+ */
+static long
+extra_fds(void)
+{
+    char buf[4096];
+    long fd = sys3(__NR_openat, -100 /* AT_FDCWD */, (long)"/proc/self/fd",
+                   0 /* O_RDONLY */), n = 0, len;
+
+    if (fd < 0)
+        return 255;
+    while ((len = sys3(__NR_getdents64, fd, (long)buf, sizeof(buf))) > 0) {
+        for (long off = 0; off < len;) {
+            unsigned short reclen = *(unsigned short *)(buf + off + 16);
+            const char *name = buf + off + 19;
+
+            n += name[0] != '.';
+            off += reclen;
+        }
+    }
+    n -= 4;
+    return n < 0 ? 255 : n > 255 ? 255 : n;
+}
+
 static void __attribute__((noreturn, used))
 child_main(long *sp)
 {
@@ -51,7 +79,12 @@ child_main(long *sp)
     char **argv = (char **)(sp + 1);
     char buf[64];
 
-    if (argc > 1 && argv[1][0] == 'w') {
+    if (argc > 1 && argv[1][0] == 'f') {
+        long n = extra_fds();
+
+        for (;;)
+            sys3(__NR_exit_group, n, 0, 0);
+    } else if (argc > 1 && argv[1][0] == 'w') {
         while (sys3(__NR_read, 0, (long)buf, sizeof(buf)) > 0)
             ;
     } else if (argc > 1 && argv[1][0] == 's') {
@@ -75,13 +108,26 @@ __asm__(".text\n.global _start\n_start:\n"
 
 #else
 
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 && argv[1][0] == 'w') {
+    if (argc > 1 && argv[1][0] == 'f') {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        if (d == NULL)
+            _exit(255);
+        while ((e = readdir(d)) != NULL)
+            n += e->d_name[0] != '.';
+        closedir(d);
+        n -= 4;
+        _exit(n < 0 ? 255 : n > 255 ? 255 : n);
+    } else if (argc > 1 && argv[1][0] == 'w') {
         char buf[64];
 
         while (read(0, buf, sizeof(buf)) > 0)

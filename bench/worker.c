@@ -12,6 +12,12 @@
  *   mem N        heap and descriptors per live handle, from 100 to 100+N
  *   limit N      lower the descriptor limit and spawn idle children until
  *                the first failure (at most N); what happened
+ *   clean        from a parent with 3 inheritable descriptors open, start a
+ *                child that counts its descriptors beyond 0-2, three times:
+ *                stdio inherited, stdin and stdout from a pipe; the counts,
+ *                and children and descriptors left once all are reaped
+ *   threads T MS T threads spawning at once for MS ms (threads.c); count, ns
+ *   mixed MS     4 spawner and 2 waiter threads for MS ms (threads.c); count, ns
  *
  * Answers start with "ok" or "err <message>".
  */
@@ -27,10 +33,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const struct contender *C;
-static char *argv_exit[2], *argv_wait[3], *argv_stamp[3];
+static char *argv_exit[2], *argv_wait[3], *argv_stamp[3], *argv_fds[3];
 static FILE *out;
 
 static int stamp_r = -1, stamp_w = -1; /* stamping children write here */
@@ -135,6 +142,14 @@ close_fd(int *fd)
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
+}
+
+static int
+cmd_run_quiet(void)
+{
+    struct rec *r = C->spawn(argv_exit, -1, -1);
+
+    return r == NULL || C->reap(r, NULL) == -1 ? -1 : 0;
 }
 
 static int
@@ -386,6 +401,70 @@ cmd_limit(long n)
     return 0;
 }
 
+/*
+ * What the child's program finds open beyond 0, 1 and 2, from a parent that
+ * holds descriptors without close-on-exec (as a program holds those it got
+ * from its own parent, or opened without O_CLOEXEC).  The stdio sources are
+ * a close-on-exec pipe's ends, as everywhere in the bench.
+ */
+static int
+cmd_clean(void)
+{
+    int extra[3], keep[3], p[2], fds0, kids, fds1;
+
+    /*
+     * One child first, so that what a library makes once (GLib's wake-up
+     * descriptor) is not counted as left behind.
+     */
+    if (cmd_run_quiet() == -1)
+        return -1;
+    fds0 = count_fds();
+    if (pipe2(p, O_CLOEXEC) == -1) {
+        snprintf(bench_errmsg, sizeof(bench_errmsg), "pipe2: %s", strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < 3; i++)
+        keep[i] = open("/dev/null", O_RDONLY);
+    for (int k = 0; k < 3; k++) {
+        struct rec *r = C->spawn(argv_fds, k == 1 ? p[0] : -1, k == 2 ? p[1] : -1);
+
+        if (r == NULL)
+            break;
+        extra[k] = 0;
+        if (C->reap(r, NULL) == -1) {
+            if (errno != EPROTO || !WIFEXITED(bench_last_status))
+                break;
+            extra[k] = WEXITSTATUS(bench_last_status);
+        }
+        if (k == 2) {
+            for (int i = 0; i < 3; i++)
+                close(keep[i]);
+            close(p[0]);
+            close(p[1]);
+            kids = count_children();
+            fds1 = count_fds();
+            fprintf(out, "ok %d %d %d %d %d\n", extra[0], extra[1], extra[2], kids,
+                    fds1 - fds0);
+            return 0;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        close(keep[i]);
+    close(p[0]);
+    close(p[1]);
+    return -1;
+}
+
+/* Children still there and descriptors added since the worker started. */
+static int fds_at_start;
+
+static int
+cmd_leaks(void)
+{
+    fprintf(out, "ok %d %d\n", count_children(), count_fds() - fds_at_start);
+    return 0;
+}
+
 int
 worker_main(const char *name, const char *child)
 {
@@ -403,7 +482,8 @@ worker_main(const char *name, const char *child)
         return 2;
     signal(SIGPIPE, SIG_IGN);
     rec_pool_init();
-    argv_exit[0] = argv_wait[0] = argv_stamp[0] = (char *)child;
+    argv_exit[0] = argv_wait[0] = argv_stamp[0] = argv_fds[0] = (char *)child;
+    argv_fds[1] = "fds";
     argv_wait[1] = "wait";
     argv_stamp[1] = "stamp";
     if (C->init() == -1) {
@@ -412,14 +492,15 @@ worker_main(const char *name, const char *child)
     }
     fprintf(out, "ok %s\n", C->name);
     fflush(out);
+    fds_at_start = count_fds();
 
     while (getline(&line, &cap, in) > 0) {
         char cmd[32];
-        long n = 0;
+        long n = 0, n2 = 0;
         int r = -1;
 
         bench_errmsg[0] = '\0';
-        if (sscanf(line, "%31s %ld", cmd, &n) < 1)
+        if (sscanf(line, "%31s %ld %ld", cmd, &n, &n2) < 1)
             continue;
         if (strcmp(cmd, "quit") == 0)
             break;
@@ -439,6 +520,14 @@ worker_main(const char *name, const char *child)
             r = cmd_mem(n);
         else if (strcmp(cmd, "limit") == 0)
             r = cmd_limit(n);
+        else if (strcmp(cmd, "clean") == 0)
+            r = cmd_clean();
+        else if (strcmp(cmd, "leaks") == 0)
+            r = cmd_leaks();
+        else if (strcmp(cmd, "threads") == 0)
+            r = cmd_threads(out, C, argv_exit, n, n2);
+        else if (strcmp(cmd, "mixed") == 0)
+            r = cmd_mixed(out, C, argv_exit, n);
         else
             snprintf(bench_errmsg, sizeof(bench_errmsg), "unknown command %s", cmd);
         if (r == -1)

@@ -50,6 +50,9 @@ typedef struct ward_attr ward_attr;
                                     matters only with WARD_AUTOREAP set on
                                     Linux 7.1+ (children are reapable, and
                                     keep it, by default) */
+#define WARD_DIE_WITH_PARENT 0x40u /* the child is killed when its handle is
+                                      freed or this process dies (implies
+                                      WARD_KILL_ON_FREE; ward_spawn() only) */
 
 /*
  * Called from ward_dispatch() once the child has ended: status is its wait

@@ -78,6 +78,11 @@ struct ward__exec {
     int autoreaped; /* set by the backend: the kernel reaps the child
                        itself (Linux CLONE_AUTOREAP); no wait of anyone's
                        sees it, nor does any SIGCHLD handler */
+    pid_t parent;   /* the spawning process (for WARD_DIE_WITH_PARENT) */
+    int autokill;   /* set by the backend: the kernel kills the child when
+                       the last reference to its process descriptor goes
+                       (Linux CLONE_PIDFD_AUTOKILL), so the child asks for
+                       no parent-death signal of its own */
     volatile int err; /* written by the child: why exec failed */
 };
 

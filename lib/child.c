@@ -414,7 +414,9 @@ ward_free(ward_child *c)
         free(c);
         return;
     }
-    if (atomic_load(&c->state) == WARD__RUNNING && (c->flags & WARD_KILL_ON_FREE)) {
+    /* A child that is to die with its parent dies with its handle first. */
+    if (atomic_load(&c->state) == WARD__RUNNING &&
+        (c->flags & (WARD_KILL_ON_FREE | WARD_DIE_WITH_PARENT))) {
         if (ward_kill(c, SIGKILL) == -1 && errno == EBADF) {
             /*
              * The descriptor was lost (closed by other code), the child was

@@ -35,7 +35,8 @@
 
 #define WARD__ALL_FLAGS                                                      \
     (WARD_NEW_PGROUP | WARD_NEW_SESSION | WARD_RESET_SIGNALS |               \
-     WARD_KILL_ON_FREE | WARD_INHERIT_FDS | WARD_RUSAGE)
+     WARD_KILL_ON_FREE | WARD_INHERIT_FDS | WARD_RUSAGE |                    \
+     WARD_DIE_WITH_PARENT)
 
 struct ward_child {
     struct ward__pidref ref; /* pid and process descriptor: the backend's

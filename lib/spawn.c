@@ -194,7 +194,7 @@ ward__exec_child(struct ward__exec *ex)
 }
 
 pid_t
-ward__vfork_exec(struct ward__exec *ex)
+ward__vfork_exec(struct ward__exec *ex, void (*first)(struct ward__exec *ex))
 {
     pid_t pid;
 
@@ -202,8 +202,11 @@ ward__vfork_exec(struct ward__exec *ex)
     WARD_VFORK_BEGIN
     pid = vfork();
     WARD_VFORK_END
-    if (pid == 0)
+    if (pid == 0) {
+        if (first != NULL)
+            first(ex);
         ward__exec_child(ex);
+    }
     if (pid == -1)
         return -1;
     if (ex->err != 0) {
@@ -529,6 +532,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     p.ex.flags = a != NULL ? a->flags : 0;
     p.ex.umask = a != NULL ? a->umask : 0;
     p.ex.set_umask = a != NULL && a->set_umask;
+    p.ex.parent = getpid();
 
     /* The handle comes first: once a child exists, nothing may fail. */
     if ((c = ward__child_new(-1, -1, p.ex.flags)) == NULL)

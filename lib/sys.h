@@ -103,12 +103,19 @@ void ward__kill_reap(pid_t pid);
 struct ward__exec;
 void ward__exec_child(struct ward__exec *ex) __attribute__((noreturn));
 /*
- * vfork(), ward__exec_child() in the child, and in the parent the child's
- * verdict: its pid once it has exec'd, or -1 with errno set to why it could
- * not (the child then reaped).  The child runs in this function's frame
- * and never returns from it.
+ * WARD_DIE_WITH_PARENT asked by the child itself (PR_SET_PDEATHSIG on
+ * Linux), where no process descriptor does the work; the vfork-style
+ * child calls it before ward__exec_child().  See platform/posix.
  */
-pid_t ward__vfork_exec(struct ward__exec *ex);
+void ward__child_die_with_parent(struct ward__exec *ex);
+/*
+ * vfork(), then in the child first(ex) (if not NULL) and
+ * ward__exec_child(), and in the parent the child's verdict: its pid once
+ * it has exec'd, or -1 with errno set to why it could not (the child then
+ * reaped).  The child runs in this function's frame and never returns
+ * from it.
+ */
+pid_t ward__vfork_exec(struct ward__exec *ex, void (*first)(struct ward__exec *ex));
 
 /*
  * Whether a PATH search goes on to the next candidate after an exec (or a

@@ -45,6 +45,10 @@ Test(attr, setflags_valid)
         WARD_INHERIT_FDS,
         WARD_NEW_PGROUP | WARD_RESET_SIGNALS | WARD_KILL_ON_FREE | WARD_INHERIT_FDS,
         WARD_NEW_SESSION | WARD_RESET_SIGNALS | WARD_KILL_ON_FREE | WARD_INHERIT_FDS,
+        WARD_RUSAGE,
+        WARD_DIE_WITH_PARENT,
+        WARD_DIE_WITH_PARENT | WARD_KILL_ON_FREE | WARD_RUSAGE | WARD_INHERIT_FDS |
+            WARD_NEW_SESSION | WARD_RESET_SIGNALS,
     };
 
     cr_assert_not_null(a);
@@ -60,7 +64,7 @@ Test(attr, setflags_errors)
 
     cr_assert_not_null(a);
     wt_assert_err(ward_attr_setflags(NULL, 0), EINVAL);
-    wt_assert_err(ward_attr_setflags(a, 0x40u), EINVAL);
+    wt_assert_err(ward_attr_setflags(a, 0x80u), EINVAL);
     wt_assert_err(ward_attr_setflags(a, 0x80000000u), EINVAL);
     wt_assert_err(ward_attr_setflags(a, WARD_NEW_PGROUP | 0x100u), EINVAL);
     wt_assert_err(ward_attr_setflags(a, WARD_NEW_PGROUP | WARD_NEW_SESSION), EINVAL);
@@ -82,7 +86,7 @@ Test(attr, setflags_replaces_and_failure_keeps_old_set)
     cr_assert_eq(ward_attr_setflags(a, WARD_NEW_PGROUP), 0);
     /* A rejected set leaves the previous one (NEW_PGROUP) in place. */
     wt_assert_err(ward_attr_setflags(a, WARD_NEW_PGROUP | WARD_NEW_SESSION), EINVAL);
-    wt_assert_err(ward_attr_setflags(a, 0x40u), EINVAL);
+    wt_assert_err(ward_attr_setflags(a, 0x80u), EINVAL);
     wt_capture_ok(a, out, sizeof out, "ids");
     cr_assert_eq(sscanf(out, "pid %ld ppid %ld pgid %ld sid %ld", &pid, &ppid,
                         &pgid, &sid),

@@ -71,7 +71,8 @@ bsd_init(void)
 static int
 pd_flags(const struct ward__exec *ex)
 {
-    return PD_CLOEXEC | ((ex->flags & WARD_KILL_ON_FREE) ? 0 : PD_DAEMON);
+    return PD_CLOEXEC |
+           ((ex->flags & (WARD_KILL_ON_FREE | WARD_DIE_WITH_PARENT)) ? 0 : PD_DAEMON);
 }
 
 /*

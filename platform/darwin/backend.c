@@ -253,7 +253,7 @@ out:
 static int
 start_vfork(struct ward__exec *ex, pid_t *pidp)
 {
-    pid_t pid = ward__vfork_exec(ex);
+    pid_t pid = ward__vfork_exec(ex, NULL);
 
     if (pid == -1)
         return errno;

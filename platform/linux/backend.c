@@ -19,6 +19,14 @@
  * still makes an ordinary child.  Older kernels refuse the flag with
  * EINVAL: the first spawn finds out, and the rest remember.
  *
+ * A child spawned with WARD_DIE_WITH_PARENT is, on such a kernel, also
+ * made with CLONE_PIDFD_AUTOKILL and CLONE_NNP: the kernel kills it when
+ * the last reference to its pidfd is closed, which ward_free() does, and
+ * so does this process's death (its pidfds are close-on-exec, and the
+ * child of a fork() closes its copies in ward's atfork handler).  Where
+ * the child is not autoreaped (older kernels, no opt-in, WARD_RUSAGE), it
+ * asks for PR_SET_PDEATHSIG itself (see ward__child_die_with_parent()).
+ *
  * This is an experimental opt-in, not the default: it is used only when
  * WARD_AUTOREAP is set (non-empty and not "0") in the environment when the
  * backend starts, because the test suite does not yet pass with it on
@@ -218,6 +226,7 @@ child_main(void *arg)
         ex->err = errno != 0 ? errno : EIO;
         _exit(127);
     }
+    ward__child_die_with_parent(ex);
     ward__exec_child(ex);
 }
 
@@ -237,6 +246,8 @@ struct ward_clone_args {
 };
 #define WARD_CLONE_CLEAR_SIGHAND 0x100000000ULL
 #define WARD_CLONE_AUTOREAP (1ULL << 34)
+#define WARD_CLONE_NNP (1ULL << 35)
+#define WARD_CLONE_PIDFD_AUTOKILL (1ULL << 36)
 
 #if defined(__x86_64__)
 #define WARD_HAVE_CLONE3 1
@@ -269,6 +280,8 @@ __asm__(".pushsection .text\n"
         ".popsection\n");
 
 static atomic_int clone3_refused;
+/* The kernel refused CLONE_PIDFD_AUTOKILL once: PR_SET_PDEATHSIG from then on. */
+static atomic_int autokill_refused;
 #endif
 
 #ifdef WARD_TSAN
@@ -294,6 +307,7 @@ static atomic_int clone3_refused;
 static int
 tsan_child_main(void *arg)
 {
+    ward__child_die_with_parent(arg);
     ward__exec_child(arg);
 }
 
@@ -349,6 +363,33 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp)
              */
             ca.flags |= WARD_CLONE_AUTOREAP;
             ca.exit_signal = 0;
+            if ((ex->flags & WARD_DIE_WITH_PARENT) &&
+                !atomic_load_explicit(&autokill_refused, memory_order_relaxed)) {
+                /*
+                 * Killed by the kernel when the last reference to the
+                 * pidfd goes: ward_free() closing it, or this process
+                 * dying.  An unprivileged caller may ask for that only
+                 * for a child with no_new_privs (CLONE_NNP); it is asked
+                 * for every such child, privileged caller or not, so
+                 * that what the child may do never depends on who spawned
+                 * it.  Refused (EINVAL, EPERM): the child asks for a
+                 * parent-death signal instead, from now on.
+                 */
+                ca.flags |= WARD_CLONE_PIDFD_AUTOKILL | WARD_CLONE_NNP;
+                ex->autokill = 1;
+                r = ward__clone3(&ca, sizeof(ca), child_main, ex);
+                if (r >= 0) {
+                    ex->autoreaped = 1;
+                    return (pid_t)r;
+                }
+                ex->autokill = 0;
+                ca.flags &= ~(WARD_CLONE_PIDFD_AUTOKILL | WARD_CLONE_NNP);
+                if (r != -EINVAL && r != -EPERM && r != -ENOSYS) {
+                    errno = (int)-r;
+                    return -1;
+                }
+                atomic_store_explicit(&autokill_refused, 1, memory_order_relaxed);
+            }
             r = ward__clone3(&ca, sizeof(ca), child_main, ex);
             if (r >= 0) {
                 ex->autoreaped = 1;
@@ -390,6 +431,7 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         return -1;
     ex->err = 0;
     ex->autoreaped = 0;
+    ex->autokill = 0;
     pid = start_child(ex, stack, &pidfd);
     err = errno;
     WARD_UNPOISON(stack, CHILD_STACK_SIZE);
@@ -400,13 +442,23 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     }
     if (ex->err != 0) {
         /*
-         * The child failed before exec and has exited: reap it now (the
-         * kernel does that itself for an autoreaped one).
+         * The child failed before exec and has exited: reap it now.  The
+         * kernel reaps an autoreaped one itself, but CLONE_VFORK lets this
+         * thread go as soon as the child has dropped its memory, before it
+         * is released: wait for that (POLLHUP on the pidfd, which events 0
+         * reports), or the failed call would return with its child still
+         * there for a moment.
          */
         siginfo_t si;
+        struct pollfd hup = { .fd = pidfd, .events = 0 };
+        int r;
 
         while (!ex->autoreaped &&
                ward__real_waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
+            ;
+        while (ex->autoreaped &&
+               (((r = poll(&hup, 1, -1)) == -1 && errno == EINTR) ||
+                (r == 1 && !(hup.revents & (POLLHUP | POLLERR | POLLNVAL)))))
             ;
         close(pidfd);
         errno = ex->err;

@@ -21,6 +21,9 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 /*
  * Timed waits.  A timed wait cannot sleep in the kernel on one child (the
@@ -155,6 +158,40 @@ posix_init(void)
     return 0;
 }
 
+/*
+ * WARD_DIE_WITH_PARENT where no process descriptor does the work (this
+ * backend, and the linux one where the kernel has no CLONE_PIDFD_AUTOKILL
+ * or the child must stay reapable): the child itself asks, before exec,
+ * for SIGKILL when its parent dies.  On Linux the "parent" of
+ * PR_SET_PDEATHSIG is the thread that made the child, here the thread
+ * that called ward_spawn(), so the child also dies when that thread exits
+ * while the process lives on (ward has no thread of its own to spawn from,
+ * and ward_attr_setflags(3) says so).  The kernel forgets the request when
+ * the child execs a set-user-ID or set-group-ID program or one with file
+ * capabilities.  A parent that died before the request was made is seen
+ * afterwards: the child has then been handed to another process, and
+ * getppid() says so; it exits rather than outlive its parent.  This
+ * backend on any other system asks for nothing (ward_attr_setflags(3)):
+ * the child dies with its handle only.  Async-signal-safe, no memory written but ex->err:
+ * this runs in a vfork-style child.
+ */
+WARD_CHILD_CODE void
+ward__child_die_with_parent(struct ward__exec *ex)
+{
+    if (!(ex->flags & WARD_DIE_WITH_PARENT) || ex->autokill)
+        return;
+#ifdef __linux__
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
+        ex->err = errno != 0 ? errno : EIO;
+        _exit(127);
+    }
+    if (getppid() != ex->parent) {
+        ex->err = ESRCH;
+        _exit(127);
+    }
+#endif
+}
+
 #if defined(WARD_TSAN) && defined(__linux__)
 #include <sched.h>
 #include <sys/mman.h>
@@ -171,6 +208,7 @@ posix_init(void)
 static int
 tsan_child_main(void *arg)
 {
+    ward__child_die_with_parent(arg);
     ward__exec_child(arg);
 }
 
@@ -212,6 +250,7 @@ posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 {
     pid_t pid;
 
+    ex->autokill = 0;
 #if defined(WARD_TSAN) && defined(__linux__)
     ex->err = 0;
     pid = start_child(ex);
@@ -223,7 +262,7 @@ posix_spawn_child(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         return -1;
     }
 #else
-    pid = ward__vfork_exec(ex);
+    pid = ward__vfork_exec(ex, ward__child_die_with_parent);
 #endif
     if (pid == -1)
         return -1;
