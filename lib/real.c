@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+#include <string.h>
+
 _Thread_local unsigned int ward__quiet_signals __attribute__((tls_model("initial-exec")));
 
 /* Set once libward-guard's SIGCHLD handler is in place. */
@@ -94,6 +96,18 @@ ward__kill_reap(pid_t pid)
 {
     (void)kill(pid, SIGKILL);
     ward__reap_pid(pid);
+}
+
+int
+ward__sleep_until_ended(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    if (ward__real.waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == -1 &&
+        errno != ECHILD)
+        return -1;
+    return 0;
 }
 
 /* The same, for the backends, which see sys.h and not the table above. */

@@ -98,6 +98,14 @@ int ward__real_sigaction(int sig, const struct sigaction *sa, struct sigaction *
 void ward__reap_pid(pid_t pid);
 /* SIGKILL, then ward__reap_pid(): undo a child that must not live on. */
 void ward__kill_reap(pid_t pid);
+/*
+ * Sleep until the child pid has ended, without reaping it (WNOWAIT), so
+ * that any number of threads may sleep here; waitid() is restarted by the
+ * kernel after a handler installed with SA_RESTART, as waitpid(2).  0 once
+ * it has ended or is no longer a child (ECHILD: a thief was first, for the
+ * core's next reap to find), -1 with errno (EINTR) otherwise.
+ */
+int ward__sleep_until_ended(pid_t pid);
 
 /* The child side of a spawn.  Async-signal-safe; never returns. */
 struct ward__exec;

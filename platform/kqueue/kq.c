@@ -92,7 +92,6 @@ ward__kq_block(struct ward__pidref *c, const struct timespec *deadline, int intr
 {
     struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
     int ms = ward__ms_until(deadline), r;
-    siginfo_t si;
 
     if (deadline == NULL && !intr) {
         /*
@@ -118,16 +117,8 @@ ward__kq_block(struct ward__pidref *c, const struct timespec *deadline, int intr
             return -1;
         }
     }
-    /*
-     * The child has ended, or is ending.  Sleep until it is a zombie;
-     * WNOWAIT reaps nothing, so any number of threads may wait here, and
-     * ECHILD (a thief was first) is for the core's next reap to find.
-     */
-    memset(&si, 0, sizeof(si));
-    if (ward__real_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
-        errno != ECHILD)
-        return -1;
-    return 0;
+    /* The child has ended, or is ending: sleep until it is a zombie. */
+    return ward__sleep_until_ended(c->pid);
 }
 
 int

@@ -386,22 +386,15 @@ timed_block(struct ward__pidref *c, const struct timespec *deadline)
 static int
 posix_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 {
-    siginfo_t si;
-
     /* ward_timedwait sleeps in poll(), which no handler restarts. */
     if (deadline != NULL || intr)
         return timed_block(c, deadline);
     /*
-     * ward_wait: the kernel itself sleeps until this child has ended,
-     * without reaping it (WNOWAIT), so any number of threads may wait here.
-     * It restarts waitid() after a handler installed with SA_RESTART and
+     * ward_wait: the kernel itself sleeps until this child has ended; it
+     * restarts the sleep after a handler installed with SA_RESTART and
      * fails with EINTR after one without, as waitpid(2) does.
      */
-    memset(&si, 0, sizeof(si));
-    if (ward__real_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) == -1 &&
-        errno != ECHILD)
-        return -1;
-    return 0;
+    return ward__sleep_until_ended(c->pid);
 }
 
 static int
