@@ -143,10 +143,10 @@ void ward__guard_attach(void (*want_handler)(void));
  */
 void ward__guard_sigchld(void);
 
-extern const struct ward__backend *ward__be;
+/* ---- lock.c: the locks ------------------------------------------------ */
+
 extern pthread_mutex_t ward__mutex;
 extern pthread_rwlock_t ward__gate;
-extern unsigned int ward__gen;
 
 /*
  * Taking ward__lock.  In libward-guard, libc's wait family may be called
@@ -159,13 +159,23 @@ void ward__sig_enter(void);
 void ward__sig_leave(void);
 void ward__lock(void);
 void ward__unlock(void);
-/* In the child of a fork: fresh locks (lock.c). */
+/* In the child of a fork: fresh locks. */
 void ward__locks_reset_after_fork(void);
 
-/* Returns 0 once a backend is chosen, -1 with errno otherwise (init.c). */
+/* ---- init.c: the backend ---------------------------------------------- */
+
+extern const struct ward__backend *ward__be;
+/* Returns 0 once a backend is chosen, -1 with errno otherwise. */
 int ward__init(void);
-/* Register the fork handlers (fork.c).  -1 if they cannot be. */
+
+/* ---- fork.c ------------------------------------------------------------ */
+
+/* The fork generation: a handle born in another one is inherited. */
+extern unsigned int ward__gen;
+/* Register the fork handlers.  -1 if they cannot be. */
 int ward__fork_init(void);
+
+/* ---- pidtable.c: the pid -> handle table, under ward__lock -------------- */
 
 void ward__table_insert(ward_child *c);
 void ward__table_remove(ward_child *c);
@@ -176,42 +186,29 @@ ward_child *ward__table_find(pid_t pid);
  * process by now.  Async-signal-safe.
  */
 ward_child *ward__table_find_live(pid_t pid);
-/* How many children the table holds.  Under ward__lock. */
 size_t ward__table_count(void);
 /* Call fn on every child in the table; fn may remove or free it. */
 void ward__table_each(void (*fn)(ward_child *c));
 /* Empty the table without touching its children (after a fork). */
 void ward__table_clear(void);
-/* Reap and discard what the owners have dropped.  Under ward__lock. */
-void ward__reap_orphans(void);
-/* The same, taking ward__lock itself; cheap when there are none. */
-void ward__reap_orphans_unlocked(void);
-/* Queue c's callback, if it has one not queued yet.  Under ward__lock. */
-void ward__pend(ward_child *c);
-/* Cancel c's queued callback.  Under ward__lock. */
-void ward__unpend(ward_child *c);
-/* In the child of a fork: no callback due, no events descriptor (events.c). */
-void ward__events_reset_after_fork(void);
-/* In the child of a fork: no orphan, nothing to bury (handle.c). */
-void ward__handles_reset_after_fork(void);
-/* Unreaped children whose descriptor was lost.  Under ward__lock. */
-size_t ward__lost_count(void);
-/* Free the orphans reaped since the last call.  Not in signal handlers. */
-void ward__bury(void);
-/* After inserting c: watch it if the events descriptor is in use. */
-void ward__watch_new(ward_child *c);
 
-/* Mark c dropped by its owner; ward reaps and frees it.  Under ward__lock. */
-void ward__orphan(ward_child *c);
+/* ---- handle.c: a handle's life ---------------------------------------- */
+
+ward_child *ward__child_new(pid_t pid, int pidfd, unsigned int flags);
 /*
  * Try to reap c without blocking.  Under ward__lock.  1 when it has ended
  * (status cached, or marked lost), 0 if it runs, -1 with errno otherwise.
  * An orphan that ends is freed here.
  */
 int ward__try_reap(ward_child *c);
-
-ward_child *ward__child_new(pid_t pid, int pidfd, unsigned int flags);
-
+/* Mark c dropped by its owner; ward reaps and frees it.  Under ward__lock. */
+void ward__orphan(ward_child *c);
+/* Reap and discard what the owners have dropped.  Under ward__lock. */
+void ward__reap_orphans(void);
+/* The same, taking ward__lock itself; cheap when there are none. */
+void ward__reap_orphans_unlocked(void);
+/* Free the orphans reaped since the last call.  Not in signal handlers. */
+void ward__bury(void);
 /*
  * c's process descriptor is no longer its own: some other code closed the
  * number and it may name another file now.  The handle forgets it without
@@ -221,6 +218,23 @@ ward_child *ward__child_new(pid_t pid, int pidfd, unsigned int flags);
  * backend reaps it by pid.  Under ward__lock.
  */
 void ward__fd_lost(ward_child *c);
+/* Unreaped children whose descriptor was lost.  Under ward__lock. */
+size_t ward__lost_count(void);
+/* In the child of a fork: no orphan, nothing to bury. */
+void ward__handles_reset_after_fork(void);
+
+/* ---- events.c: the events descriptor and callbacks, under ward__lock --- */
+
+/* After inserting c: watch it if the events descriptor is in use. */
+void ward__watch_new(ward_child *c);
+/* Queue c's callback, if it has one not queued yet. */
+void ward__pend(ward_child *c);
+/* Cancel c's queued callback. */
+void ward__unpend(ward_child *c);
+/* In the child of a fork: no callback due, no events descriptor. */
+void ward__events_reset_after_fork(void);
+
+/* ---- waitany.c --------------------------------------------------------- */
 
 /*
  * The wait for "any child" (idtype P_ALL or P_PGID) as if private children
