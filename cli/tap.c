@@ -168,6 +168,7 @@ parse_plan(struct tapr *r, const char *s)
     /* Where the plan may be: TAP::Parser's states, by what came before. */
     if (r->plan >= 0) {
         add_error(r, xstrdup("More than one plan found in TAP output"));
+        r->multiple_plans = true;
         free(reason);
         return true;
     }
@@ -224,6 +225,7 @@ parse_result(struct tapr *r, const char *s, bool ok)
     memset(t, 0, sizeof(*t));
     ran = r->n;
     t->ok = ok;
+    t->after_late_plan = r->tests_after_plan_late;
     t->directive = TAP_NONE;
     if (hash != NULL) {
         const char *d = hash + 1;
@@ -330,6 +332,7 @@ parse_line(struct tapr *r, const char *s)
         if (!r->bailed) {
             r->bailed = true;
             r->bail_reason = trimmed(p + 9, strlen(p + 9));
+            r->bail_at = r->n;
         }
         return;
     }

@@ -25,6 +25,7 @@ struct tap_result {
     bool ok;                 /* "ok", not "not ok" */
     bool passed;             /* counts as a pass: ok, or not ok with TODO */
     bool unplanned;          /* its number is beyond the plan */
+    bool after_late_plan;    /* it follows a plan that followed results */
     long number;             /* as written, or its place if it had none */
     enum tap_directive directive;
     char *description;       /* trimmed, without the directive */
@@ -53,8 +54,10 @@ struct tapr {
     size_t failed;           /* results that count as failures */
     size_t skipped, todo, todo_passed;
 
+    bool multiple_plans;
     bool bailed;
     char *bail_reason;
+    size_t bail_at;          /* the results read before the bail out */
 
     bool seen_tap;           /* a version or plan line was seen: this is TAP */
     bool ended;

@@ -71,6 +71,7 @@ struct harness {
     bool driver;
     const char *test_name, *log_file, *trs_file;
     bool color, expect_failure, hard_errors;
+    bool ignore_exit;        /* tap-driver.sh's --ignore-exit */
 };
 
 /* Options without a short form. */
@@ -95,6 +96,8 @@ enum {
     OPT_EXPECT_FAILURE,
     OPT_HARD_ERRORS,
     OPT_COLLECT_SKIPPED_LOGS,
+    OPT_IGNORE_EXIT,
+    OPT_TAP_DRIVER_IGNORED,
 };
 
 /* The first error writing a log file: reported once the test ends. */
@@ -714,6 +717,11 @@ parse_options(struct harness *h, int argc, char **argv)
         { "expect-failure", required_argument, NULL, OPT_EXPECT_FAILURE },
         { "enable-hard-errors", required_argument, NULL, OPT_HARD_ERRORS },
         { "collect-skipped-logs", required_argument, NULL, OPT_COLLECT_SKIPPED_LOGS },
+        { "ignore-exit", no_argument, NULL, OPT_IGNORE_EXIT },
+        { "merge", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
+        { "no-merge", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
+        { "comments", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
+        { "no-comments", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
         { NULL, 0, NULL, 0 },
     };
     bool driver_flag = false, timeout_given = false;
@@ -723,8 +731,11 @@ parse_options(struct harness *h, int argc, char **argv)
     for (;;) {
         int before = optind;
 
-        /* '+': the command of --automake-driver may have options of its own. */
-        if ((c = getopt_long(argc, argv, "+:f:j:t:k:vh", longopts, NULL)) == -1)
+        /*
+         * Options may follow the files, as they always could; the command of
+         * --automake-driver comes after "--", as Automake always passes it.
+         */
+        if ((c = getopt_long(argc, argv, ":f:j:t:k:vh", longopts, NULL)) == -1)
             break;
         switch (c) {
         case 'f':
@@ -828,6 +839,12 @@ parse_options(struct harness *h, int argc, char **argv)
             break;
         case OPT_COLLECT_SKIPPED_LOGS:
             (void)yes_no("--collect-skipped-logs", optarg);
+            break;
+        case OPT_IGNORE_EXIT:
+            h->ignore_exit = true;
+            break;
+        case OPT_TAP_DRIVER_IGNORED:
+            /* tap-driver.sh's: the log always holds both streams, TAP is read from stdout. */
             break;
         default:
             bad_option(c, argv, before);
@@ -1123,8 +1140,10 @@ write_junit(struct harness *h, double wall, time_t started)
 /* ---- the Automake test driver ------------------------------------------- */
 
 struct driver_report {
-    FILE *trs;
-    bool error, fail, xpass, all_skip, any;
+    FILE *trs;               /* the results, written after the verdict */
+    char *results;
+    size_t results_len;
+    bool error, fail, xpass, xfail, skip, all_skip, any;
 };
 
 /* One result: a line on standard output, and one in the .trs file. */
@@ -1148,15 +1167,13 @@ driver_result(struct harness *h, struct driver_report *d, const char *res, const
         clean_text(stdout, what, strlen(what));
     }
     putchar('\n');
-    fprintf(d->trs, ":test-result: %s", res);
-    if (what != NULL) {
-        putc(' ', d->trs);
-        clean_text(d->trs, what, strlen(what));
-    }
-    putc('\n', d->trs);
+    /* Only the result: automake's drivers keep the details on the console and in the log. */
+    fprintf(d->trs, ":test-result: %s\n", res);
     d->error = d->error || strcmp(res, "ERROR") == 0;
     d->fail = d->fail || strcmp(res, "FAIL") == 0;
     d->xpass = d->xpass || strcmp(res, "XPASS") == 0;
+    d->xfail = d->xfail || strcmp(res, "XFAIL") == 0;
+    d->skip = d->skip || strcmp(res, "SKIP") == 0;
     d->all_skip = (d->all_skip || !d->any) && strcmp(res, "SKIP") == 0;
     d->any = true;
 }
@@ -1175,13 +1192,16 @@ static void
 driver_tap(struct harness *h, struct driver_report *d, const struct test *t)
 {
     const struct tapr *r = &t->tap;
+    size_t upto = r->bailed ? r->bail_at : r->n;
+    char *what;
 
-    for (size_t i = 0; i < r->n; i++) {
+    /* tap-driver.sh reads nothing after a bail out. */
+    for (size_t i = 0; i < upto; i++) {
         const struct tap_result *x = &r->v[i];
         const char *res;
-        char *what;
+        char *details;
 
-        if (x->unplanned || x->number != (long)i + 1)
+        if (x->unplanned || x->after_late_plan || x->number != (long)i + 1)
             res = "ERROR";
         else if (x->directive == TAP_TODO)
             res = x->ok ? "XPASS" : "XFAIL";
@@ -1189,29 +1209,65 @@ driver_tap(struct harness *h, struct driver_report *d, const struct test *t)
             res = x->ok ? "SKIP" : expected(h, "FAIL");
         else
             res = expected(h, x->ok ? "PASS" : "FAIL");
-        what = xasprintf("%ld%s%s%s%s%s", x->number, x->description[0] != '\0' ? " " : "",
-                         x->description,
-                         x->directive == TAP_NONE ? "" : x->directive == TAP_SKIP ? " # SKIP" : " # TODO",
-                         x->reason != NULL && x->reason[0] != '\0' ? " " : "",
-                         x->reason != NULL ? x->reason : "");
+        details = xasprintf("%ld%s%s", x->number, x->description[0] != '\0' ? " " : "",
+                            x->description);
+        if (x->after_late_plan)
+            what = xasprintf("%s # AFTER LATE PLAN", details);
+        else if (x->unplanned)
+            what = xasprintf("%s # UNPLANNED", details);
+        else if (x->number != (long)i + 1)
+            what = xasprintf("%s # OUT-OF-ORDER (expecting %zu)", details, i + 1);
+        else if (x->directive != TAP_NONE)
+            what = xasprintf("%s # %s%s%s", details, x->directive == TAP_SKIP ? "SKIP" : "TODO",
+                             x->reason[0] != '\0' ? " " : "", x->reason);
+        else
+            what = xstrdup(details);
         driver_result(h, d, res, what);
         free(what);
+        free(details);
     }
-    if (r->skip_all && r->n == 0) {
-        char *what = xasprintf("- %s", r->skip_reason);
-
+    if (r->skip_all && upto == 0 && r->plan == 0 && !r->multiple_plans) {
+        what = xasprintf("- %s", r->skip_reason);
         driver_result(h, d, "SKIP", what);
         free(what);
     }
-    for (size_t i = 0; i < r->nerrors && i < TAPR_ERRORS_KEPT; i++) {
-        char *what = xasprintf("- %s", r->errors[i]);
-
+    if (r->multiple_plans)
+        driver_result(h, d, "ERROR", "- multiple test plans");
+    if (r->bailed) {
+        what = r->bail_reason[0] != '\0' ? xasprintf("- Bail out! %s", r->bail_reason)
+                                         : xstrdup("- Bail out!");
+        driver_result(h, d, "ERROR", what);
+        free(what);
+        return;
+    }
+    if (r->plan < 0) {
+        driver_result(h, d, "ERROR", "- missing test plan");
+    } else if ((size_t)r->plan != r->n) {
+        what = xasprintf("- too %s tests run (expected %ld, got %zu)",
+                         r->n > (size_t)r->plan ? "many" : "few", r->plan, r->n);
         driver_result(h, d, "ERROR", what);
         free(what);
     }
-    if (r->bailed) {
-        char *what = xasprintf("- Bail out! %s", r->bail_reason);
+    if (h->ignore_exit)
+        return;
+    /* The exit status as a shell would give it to tap-driver.sh. */
+    if (t->spawn_err != 0 || t->status == -1 || t->timed_out) {
+        char *why = test_describe(t);
 
+        what = xasprintf("- %s", why);
+        driver_result(h, d, "ERROR", what);
+        free(what);
+        free(why);
+    } else if (WIFEXITED(t->status) && WEXITSTATUS(t->status) != 0) {
+        int st = WEXITSTATUS(t->status);
+
+        what = xasprintf("- exited with status %d%s", st,
+                         st == 127 ? " (command not found?)" : "");
+        driver_result(h, d, "ERROR", what);
+        free(what);
+    } else if (WIFSIGNALED(t->status)) {
+        what = xasprintf("- exited with status %d (terminated by signal %d?)",
+                         128 + WTERMSIG(t->status), WTERMSIG(t->status));
         driver_result(h, d, "ERROR", what);
         free(what);
     }
@@ -1227,49 +1283,56 @@ driver_finish(struct harness *h)
     struct test *t = &h->ts.v[0];
     struct driver_report d;
     const char *global;
+    bool recheck, copy;
     int fd;
 
     memset(&d, 0, sizeof(d));
+    if ((d.trs = open_memstream(&d.results, &d.results_len)) == NULL)
+        fatal_errno("open_memstream");
+    if (t->is_tap) {
+        driver_tap(h, &d, t);
+        /* tap-driver.sh's verdict from the results seen. */
+        if (d.error)
+            global = "ERROR";
+        else if (d.fail || d.xpass)
+            global = "FAIL";
+        else if (d.any && d.all_skip)
+            global = "SKIP";
+        else
+            global = "PASS";
+        recheck = d.error || d.fail || d.xpass;
+        copy = d.error || d.fail || d.xpass || d.xfail || d.skip;
+    } else {
+        /* test-driver's table, from the exit status. */
+        if (t->result == RESULT_PASS)
+            global = expected(h, "PASS");
+        else if (t->result == RESULT_SKIP)
+            global = "SKIP";
+        else if (h->hard_errors && t->status != -1 && !t->timed_out && t->spawn_err == 0 &&
+                 WIFEXITED(t->status) && WEXITSTATUS(t->status) == 99)
+            global = "ERROR";
+        else
+            global = expected(h, "FAIL");
+        driver_result(h, &d, global, NULL);
+        recheck = strcmp(global, "FAIL") == 0 || strcmp(global, "XPASS") == 0 ||
+                  strcmp(global, "ERROR") == 0;
+        copy = strcmp(global, "PASS") != 0;
+    }
+    if (fclose(d.trs) == EOF)
+        fatal_errno("open_memstream");
+    /* In the order of tap-driver.sh: the verdict, then each result. */
     if ((fd = open(h->trs_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) == -1 ||
         (d.trs = fdopen(fd, "w")) == NULL)
         fatal(EXIT_FAILED, h->trs_file, strerror(errno));
-    if (t->is_tap) {
-        driver_tap(h, &d, t);
-        if (t->result == RESULT_FAIL && !d.error && !d.fail &&
-            (t->timed_out || t->status == -1 || !WIFEXITED(t->status) ||
-             WEXITSTATUS(t->status) != 0)) {
-            char *what = test_describe(t), *dash = xasprintf("- %s", what);
-
-            driver_result(h, &d, "ERROR", dash);
-            free(dash);
-            free(what);
-        }
-    } else {
-        const char *res;
-
-        if (t->result == RESULT_PASS)
-            res = expected(h, "PASS");
-        else if (t->result == RESULT_SKIP)
-            res = "SKIP";
-        else if (h->hard_errors && t->status != -1 && !t->timed_out && t->spawn_err == 0 &&
-                 WIFEXITED(t->status) && WEXITSTATUS(t->status) == 99)
-            res = "ERROR";
-        else
-            res = expected(h, "FAIL");
-        driver_result(h, &d, res, NULL);
-    }
-    if (d.error)
-        global = "ERROR";
-    else if (d.fail || d.xpass)
-        global = "FAIL";
-    else if (d.any && d.all_skip)
-        global = "SKIP";
-    else
-        global = "PASS";
-    fprintf(d.trs, ":global-test-result: %s\n", global);
-    fprintf(d.trs, ":recheck: %s\n",
-            strcmp(global, "FAIL") == 0 || strcmp(global, "ERROR") == 0 ? "yes" : "no");
-    fprintf(d.trs, ":copy-in-global-log: %s\n", strcmp(global, "PASS") == 0 ? "no" : "yes");
+    if (t->is_tap)
+        fprintf(d.trs, ":global-test-result: %s\n:recheck: %s\n:copy-in-global-log: %s\n",
+                global, recheck ? "yes" : "no", copy ? "yes" : "no");
+    fwrite(d.results, 1, d.results_len, d.trs);
+    /* ...and in the order of test-driver. */
+    if (!t->is_tap)
+        fprintf(d.trs, ":global-test-result: %s\n:recheck: %s\n:copy-in-global-log: %s\n",
+                global, recheck ? "yes" : "no", copy ? "yes" : "no");
+    free(d.results);
     if (fclose(d.trs) == EOF)
         fatal(EXIT_FAILED, h->trs_file, strerror(errno));
     return 0;

@@ -599,7 +599,8 @@ progress_finish(const char *line)
         progress_clear();
         return;
     }
-    fprintf(stderr, "\r%s\033[K", line);
+    /* Erase what is left of the longer live line, then end the line. */
+    fprintf(stderr, "\r%.*s\033[K\n", (int)strcspn(line, "\n"), line);
     fflush(stderr);
     progress_shown = 0;
 }
