@@ -798,6 +798,7 @@ parse_options(struct harness *h, int argc, char **argv)
                 free(h->wrap[i]);
             free(h->wrap);
             h->wrap = NULL;
+            h->nwrap = 0;
             if ((cause = suite_split(optarg, &h->wrap, &h->nwrap)) != NULL) {
                 char *what = xasprintf("--wrap: %s", cause);
 
