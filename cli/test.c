@@ -866,6 +866,12 @@ parse_options(struct harness *h, int argc, char **argv)
             usage_error("--automake-driver runs one command", "-f");
         if (optind >= argc)
             usage_error("missing command", "try 'ward test --help'");
+        /* What chooses among tests, or writes elsewhere, has no meaning here. */
+        if (h->nfilters > 0 || h->nexcludes > 0 || h->rerun_failed || h->repeat > 1 ||
+            h->shuffle || h->log_dir != NULL || h->state_path != NULL || h->junit_path != NULL)
+            usage_error("--automake-driver runs one command",
+                        "no --filter, --exclude, --state, --rerun-failed, --repeat, --shuffle, "
+                        "--seed, --log-dir or --junit");
         h->driver = true;
         if (!timeout_given)
             h->timeout = 0;
@@ -979,23 +985,26 @@ state_failed(const struct state *st, const char *name)
 static void
 state_save(struct harness *h)
 {
-    struct state st;
+    struct state st, now;
     char *tmp;
     FILE *f;
     int fd;
 
-    state_load(&st, h->state_path);
+    /* This run first: one failed run of a test (--repeat) makes it failed. */
+    memset(&now, 0, sizeof(now));
     for (size_t i = 0; i < h->ts.n; i++) {
         const struct test *t = &h->ts.v[i];
         char r = t->result == RESULT_FAIL ? 'f' : t->result == RESULT_SKIP ? 's' : 'p';
 
-        if (t->state != TEST_DONE || strchr(t->name, '\n') != NULL)
+        if (t->state != TEST_DONE || strchr(t->name, '\n') != NULL ||
+            state_failed(&now, t->name))
             continue;
-        /* A later run of the same test cannot undo a failure. */
-        if (t->run_no > 1 && state_failed(&st, t->name))
-            continue;
-        state_set(&st, t->name, r);
+        state_set(&now, t->name, r);
     }
+    state_load(&st, h->state_path);
+    for (size_t i = 0; i < now.n; i++)
+        state_set(&st, now.names[i], now.results[i]);
+    state_free(&now);
     tmp = xasprintf("%s.tmp", h->state_path);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) == -1 ||
         (f = fdopen(fd, "w")) == NULL)
