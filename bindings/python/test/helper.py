@@ -63,3 +63,24 @@ class WardTestCase(unittest.TestCase):
             gc.collect()
         self.assertEqual(left, set(), "children left behind")
         self.assertEqual({fd: fd_name(fd) for fd in fds}, {}, "descriptors left open")
+
+
+class GuardModeTest(unittest.TestCase):
+    def test_guard_mode(self):
+        want = os.environ.get("WARD_EXPECT_GUARD")
+        if want is None:
+            self.skipTest("WARD_EXPECT_GUARD not set (python.test sets it)")
+        self.assertEqual(ward.guard() or "none", want)
+        if want != "none":
+            self.assertTrue(os.path.exists(ward.guard_library()))
+
+
+def assert_only_private_left(test, call, nothing_ready):
+    """A wait for any child with WNOHANG while only private children are
+    left: ChildProcessError, as if they did not exist; on the posix backend,
+    which cannot tell whether other children exist, "nothing ready"
+    (ward_waitpid(3))."""
+    if ward.backend() == "posix":
+        test.assertEqual(call(), nothing_ready)
+    else:
+        test.assertRaises(ChildProcessError, call)
