@@ -880,7 +880,7 @@ detect_guard(void)
 static PyObject *
 py_readopt_sigchld(PyObject *self, PyObject *unused)
 {
-    struct sigaction cur;
+    struct sigaction cur, held;
     Dl_info hi;
     void *fn;
 
@@ -891,10 +891,17 @@ py_readopt_sigchld(PyObject *self, PyObject *unused)
     if (sigaction(SIGCHLD, NULL, &cur) == -1)
         return PyErr_SetFromErrno(PyExc_OSError);
     fn = action_handler(&cur);
-    /* SIG_DFL and SIG_IGN go to the guard too: it must know them. */
+    /*
+     * The guard's handler in front, or the same action as the guard holds
+     * for the program (SIG_DFL and SIG_IGN, which the guard may leave in
+     * the kernel as they are): nothing to hand over.
+     */
     if (fn != (void *)SIG_DFL && fn != (void *)SIG_IGN && dladdr(fn, &hi) &&
         hi.dli_fbase == guard_base)
-        Py_RETURN_FALSE; /* the guard's own handler is in front */
+        Py_RETURN_FALSE;
+    if ((fn == (void *)SIG_DFL || fn == (void *)SIG_IGN) &&
+        guard_sigaction(SIGCHLD, NULL, &held) == 0 && action_handler(&held) == fn)
+        Py_RETURN_FALSE;
     if (guard_sigaction(SIGCHLD, &cur, NULL) == -1)
         return PyErr_SetFromErrno(PyExc_OSError);
     Py_RETURN_TRUE;
