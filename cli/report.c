@@ -8,9 +8,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* One sentence on how a test ended, for people.  Caller frees. */
-static char *
-describe(const struct test *t)
+char *
+test_describe(const struct test *t)
 {
     const char *name;
 
@@ -20,6 +19,16 @@ describe(const struct test *t)
         return xstrdup("its exit status was lost");
     if (t->timed_out)
         return xstrdup(t->killed ? "timed out; killed with SIGKILL" : "timed out");
+    if (t->is_tap && t->tap.bailed)
+        return xasprintf("bailed out: %s", t->tap.bail_reason);
+    if (t->is_tap && t->tap.failed > 0)
+        return xasprintf("%zu of %zu subtests failed", t->tap.failed, t->tap.n);
+    if (t->is_tap && t->tap.nerrors > 0)
+        return xstrdup(t->tap.errors[0]);
+    if (t->is_tap && t->tap.skip_all && t->result == RESULT_SKIP)
+        return xasprintf("skipped: %s", t->tap.skip_reason);
+    if (t->is_tap && WIFEXITED(t->status) && WEXITSTATUS(t->status) != 0)
+        return xasprintf("every subtest passed, but exit code %d", WEXITSTATUS(t->status));
     if (WIFEXITED(t->status))
         return xasprintf("exit code %d", WEXITSTATUS(t->status));
     if (WIFSIGNALED(t->status)) {
@@ -138,8 +147,8 @@ tap_plan(FILE *out, size_t n)
  * newline.  A backslash is doubled only before a '#', where a reader could
  * take it for an escape.
  */
-static void
-tap_name(FILE *out, const char *s)
+void
+tap_name_out(FILE *out, const char *s)
 {
     while (*s != '\0') {
         size_t n = strcspn(s, "#\\");
@@ -156,20 +165,104 @@ tap_name(FILE *out, const char *s)
     }
 }
 
+/*
+ * The results a TAP test program reported, as an indented subtest before
+ * its own line, the way Test::More nests them: readers of TAP 13 that do
+ * not know subtests (prove(1)) ignore indented lines.
+ */
+static void
+tap_subtests(FILE *out, const struct test *t)
+{
+    const struct tapr *r = &t->tap;
+
+    fputs("    # Subtest: ", out);
+    clean_text(out, t->name, strlen(t->name));
+    putc('\n', out);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct tap_result *x = &r->v[i];
+
+        fprintf(out, "    %s %ld", x->ok ? "ok" : "not ok", x->number);
+        if (x->description[0] != '\0') {
+            putc(' ', out);
+            clean_text(out, x->description, strlen(x->description));
+        }
+        if (x->directive != TAP_NONE) {
+            fputs(x->directive == TAP_SKIP ? " # SKIP" : " # TODO", out);
+            if (x->reason[0] != '\0') {
+                putc(' ', out);
+                clean_text(out, x->reason, strlen(x->reason));
+            }
+        }
+        putc('\n', out);
+    }
+    if (r->plan >= 0) {
+        fprintf(out, "    1..%ld", r->plan);
+        if (r->skip_all) {
+            fputs(" # SKIP ", out);
+            clean_text(out, r->skip_reason, strlen(r->skip_reason));
+        }
+        putc('\n', out);
+    }
+}
+
+/* What the TAP of a test program said, in its YAML block. */
+static void
+tap_yaml(FILE *out, const struct test *t)
+{
+    const struct tapr *r = &t->tap;
+    bool first = true;
+
+    fprintf(out, "  tests_run: %zu\n  tests_failed: %zu\n", r->n, r->failed);
+    if (r->plan >= 0)
+        fprintf(out, "  tests_planned: %ld\n", r->plan);
+    if (r->todo_passed > 0) {
+        fputs("  todo_passed: [", out);
+        for (size_t i = 0; i < r->n; i++) {
+            if (r->v[i].directive == TAP_TODO && r->v[i].ok) {
+                fprintf(out, "%s%ld", first ? "" : ", ", r->v[i].number);
+                first = false;
+            }
+        }
+        fputs("]\n", out);
+    }
+    if (r->nerrors > 0) {
+        fputs("  parse_errors:\n", out);
+        for (size_t i = 0; i < r->nerrors && i < TAPR_ERRORS_KEPT; i++) {
+            fputs("    - ", out);
+            json_string(out, r->errors[i]);
+            putc('\n', out);
+        }
+        if (r->nerrors > TAPR_ERRORS_KEPT)
+            fprintf(out, "  parse_errors_omitted: %zu\n", r->nerrors - TAPR_ERRORS_KEPT);
+    }
+    if (r->bailed) {
+        fputs("  bail_out: ", out);
+        json_string(out, r->bail_reason);
+        putc('\n', out);
+    }
+}
+
 void
 tap_result(FILE *out, const struct test *t, size_t number, bool verbose)
 {
     char *what;
 
+    if (t->is_tap)
+        tap_subtests(out, t);
     fprintf(out, "%s %zu - ", t->result == RESULT_FAIL ? "not ok" : "ok", number);
-    tap_name(out, t->name);
-    if (t->result == RESULT_SKIP)
+    tap_name_out(out, t->name);
+    if (t->result == RESULT_SKIP) {
         fputs(" # SKIP", out);
+        if (t->is_tap && t->tap.skip_all) {
+            putc(' ', out);
+            tap_name_out(out, t->tap.skip_reason);
+        }
+    }
     putc('\n', out);
     if (t->result != RESULT_FAIL && !verbose)
         return;
 
-    what = describe(t);
+    what = test_describe(t);
     fputs("  ---\n  message: ", out);
     json_string(out, what);
     free(what);
@@ -191,6 +284,8 @@ tap_result(FILE *out, const struct test *t, size_t number, bool verbose)
         if (WCOREDUMP(t->status))
             fputs("  core_dumped: true\n", out);
     }
+    if (t->is_tap)
+        tap_yaml(out, t);
     if (t->timed_out)
         fputs("  timed_out: true\n", out);
     if (t->killed)
@@ -246,7 +341,7 @@ junit_write(FILE *out, const struct tests *ts, size_t ndone,
         xml_text(out, t->name, strlen(t->name));
         fprintf(out, "\" time=\"%.3f\">\n", ns_to_sec(t->end - t->start));
         if (t->result != RESULT_PASS) {
-            char *what = describe(t);
+            char *what = test_describe(t);
 
             fputs(t->result == RESULT_SKIP ? "      <skipped message=\""
                                            : "      <failure message=\"",

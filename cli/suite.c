@@ -89,6 +89,25 @@ split(const char *line, struct words *w, const char **end)
     }
 }
 
+const char *
+suite_split(const char *line, char ***words, size_t *count)
+{
+    struct words w = { NULL, 0, 0 };
+    const char *end, *cause = split(line, &w, &end);
+
+    if (cause != NULL) {
+        for (size_t i = 0; i < w.n; i++)
+            free(w.v[i]);
+        free(w.v);
+        return cause;
+    }
+    if (w.v == NULL)
+        w.v = xcalloc(1, sizeof(*w.v));
+    *words = w.v;
+    *count = w.n;
+    return NULL;
+}
+
 void
 suite_load(struct tests *ts, const char *path)
 {

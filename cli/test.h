@@ -6,6 +6,7 @@
 #define WARD_CLI_TEST_H
 
 #include "util.h"
+#include "tap.h"
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -25,6 +26,8 @@ struct tail {
     char *buf;       /* the last len bytes written (TAIL_BYTES at most) */
     size_t len;
     uint64_t total;  /* bytes written in all */
+    struct tapr *tap; /* the TAP reader this stream feeds, or NULL */
+    int log_fd;      /* where everything written is kept too, or -1 */
 };
 
 enum test_state { TEST_PENDING, TEST_RUNNING, TEST_DONE };
@@ -48,6 +51,11 @@ struct test {
     int status;          /* wait status, -1 if lost */
     int spawn_err;       /* errno of a failed spawn, or 0 */
     enum test_result result;
+    struct tapr tap;     /* its standard output read as TAP */
+    bool is_tap;         /* that output was judged as TAP */
+    int log_fd;          /* its log file (--log-dir, the driver's), or -1 */
+    char *log_path;
+    unsigned run_no;     /* which of the --repeat runs, from 1 */
 };
 
 /* A list of tests, in the order given. */
@@ -66,9 +74,20 @@ void test_release(struct test *t);
  * prints "ward: FILE:LINE: cause" and exits 2.
  */
 void suite_load(struct tests *ts, const char *path);
+/*
+ * Split one line as suite_load() does: NULL on success, with *words set to
+ * a NULL-terminated vector (caller frees each word and the vector) and
+ * *count to the number of words, or the cause of the error.
+ */
+const char *suite_split(const char *line, char ***words, size_t *count);
+
+/* One sentence on how a test ended, for people.  Caller frees. */
+char *test_describe(const struct test *t);
 
 /* TAP and JUnit. */
 void tap_plan(FILE *out, size_t n);
+/* A TAP description: '#' escaped, control characters replaced. */
+void tap_name_out(FILE *out, const char *s);
 void tap_result(FILE *out, const struct test *t, size_t number, bool verbose);
 void junit_write(FILE *out, const struct tests *ts, size_t ndone,
                  const char *suite_name, double wall, time_t started);

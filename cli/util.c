@@ -584,6 +584,27 @@ progress_clear(void)
     progress_shown = 0;
 }
 
+int
+progress_active(void)
+{
+    return progress_tty == 1;
+}
+
+void
+progress_finish(const char *line)
+{
+    if (progress_tty != 1)
+        return;
+    if (stdout_tty) {
+        progress_clear();
+        return;
+    }
+    /* Erase what is left of the longer live line, then end the line. */
+    fprintf(stderr, "\r%.*s\033[K\n", (int)strcspn(line, "\n"), line);
+    fflush(stderr);
+    progress_shown = 0;
+}
+
 void
 progress_before_stdout(void)
 {

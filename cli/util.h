@@ -131,6 +131,13 @@ void clean_text(FILE *out, const char *s, size_t n);
 void progress_init(void);
 void progress_update(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void progress_clear(void);
+/* Is the live line drawn at all (standard error is a terminal)? */
+int progress_active(void);
+/*
+ * The end: where standard output is not that terminal, the live line is
+ * replaced by line (which ends in a newline); otherwise it is erased.
+ */
+void progress_finish(const char *line);
 /* Make room for a line on standard output, if it shares the terminal. */
 void progress_before_stdout(void);
 

@@ -120,6 +120,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            "test %zu: no argv", i);
                 FUZZ_CHECK(h.ts.v[i].name != NULL, "test %zu: no name", i);
             }
+            /* The automake driver runs exactly the one command it was given. */
+            if (h.driver)
+                FUZZ_CHECK(h.ts.n == 1 && h.test_name != NULL && h.log_file != NULL &&
+                               h.trs_file != NULL && h.suite_name == NULL &&
+                               h.nfilters == 0 && h.nexcludes == 0 && !h.shuffle &&
+                               h.repeat <= 1 && h.state_path == NULL && h.log_dir == NULL,
+                           "driver: %zu tests, or an option that chooses among tests", h.ts.n);
+            else
+                FUZZ_CHECK(h.test_name == NULL && h.log_file == NULL && h.trs_file == NULL,
+                           "driver options without --automake-driver");
+            FUZZ_CHECK(!h.rerun_failed || h.state_path != NULL, "--rerun-failed without --state");
+            FUZZ_CHECK((h.wrap == NULL) == (h.nwrap == 0), "wrap: %zu words", h.nwrap);
+            for (size_t i = 0; i < h.nwrap; i++)
+                FUZZ_CHECK(h.wrap[i] != NULL, "wrap word %zu", i);
+            FUZZ_CHECK(h.wrap == NULL || h.wrap[h.nwrap] == NULL, "wrap not terminated");
+            FUZZ_CHECK(h.repeat == 0 || (h.repeat >= 1 && h.repeat <= 1000000), "repeat %ld",
+                       h.repeat);
+            FUZZ_CHECK(!h.seed_given || h.shuffle, "--seed without shuffling");
+            FUZZ_CHECK(h.log_dir == NULL || h.log_dir[0] != '\0', "empty --log-dir");
         } else {
             FUZZ_CHECK(fuzz_exit_status == 2 || fuzz_exit_status == 0,
                        "test: exit status %d", fuzz_exit_status);
@@ -127,6 +146,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < h.ts.n; i++)
             test_release(&h.ts.v[i]);
         free(h.ts.v);
+        for (size_t i = 0; i < h.nwrap; i++)
+            free(h.wrap[i]);
+        free(h.wrap);
+        free(h.filters);
+        free(h.excludes);
     } else {
         memset(&torture_T, 0, sizeof torture_T);
         if (FUZZ_CALL(torture_parse_options(argc, argv))) {

@@ -2,7 +2,7 @@
 # tests/reliability/run-fuzz.sh - "make fuzz": build every libFuzzer harness
 # and run each for a bounded time.
 #
-# usage: run-fuzz.sh [HARNESS...]      (default: all four)
+# usage: run-fuzz.sh [HARNESS...]      (default: all five)
 #
 # Harnesses (sources in tests/reliability/fuzz_*.c, seed corpora in
 # tests/fuzz/<harness>/):
@@ -10,6 +10,7 @@
 #   suite      the SUITE file of "ward test -f", against the grammar
 #   options    the option parsers of ward run / test / torture
 #   env        WARD_BACKEND, WARD_NO_PIDFD_INFO, PATH and environment edits
+#   tap        the TAP reader of "ward test" (cli/tap.c), whole and in pieces
 #
 # Environment:
 #   FUZZ_CC       the compiler (default clang; it needs -fsanitize=fuzzer)
@@ -54,8 +55,12 @@ build() {
         extra="$top_srcdir/cli/util.c"
         wraps="-Wl,--wrap=exit"
         ;;
+    tap)
+        extra="$top_srcdir/cli/util.c $top_srcdir/cli/tap.c"
+        wraps="-Wl,--wrap=exit"
+        ;;
     options)
-        extra="$top_srcdir/cli/util.c $top_srcdir/cli/suite.c $top_srcdir/cli/report.c \
+        extra="$top_srcdir/cli/util.c $top_srcdir/cli/suite.c $top_srcdir/cli/report.c $top_srcdir/cli/tap.c \
             -L$top_builddir/lib/.libs -lward -Wl,-rpath,$top_builddir/lib/.libs -lpthread"
         wraps="-Wl,--wrap=exit -Wl,--wrap=fopen"
         ;;
@@ -111,7 +116,7 @@ run() {
     fi
 }
 
-harnesses=${*:-duration suite options env}
+harnesses=${*:-duration suite options env tap}
 status=0
 for h in $harnesses; do
     build "$h"

@@ -1,0 +1,63 @@
+import asyncio
+import os
+import signal
+import unittest
+
+import ward
+import ward.asyncio as wa
+from helper import WardTestCase
+
+PIPE = asyncio.subprocess.PIPE
+
+
+class AsyncioTest(WardTestCase):
+    def run_async(self, coro):
+        return asyncio.run(asyncio.wait_for(coro, 60))
+
+    def test_exec_communicate(self):
+        async def main():
+            p = await wa.create_subprocess_exec("sh", "-c", "cat; echo e >&2; exit 3",
+                                                stdin=PIPE, stdout=PIPE, stderr=PIPE)
+            out, err = await p.communicate(b"in")
+            return p.returncode, out, err
+        self.assertEqual(self.run_async(main()), (3, b"in", b"e\n"))
+
+    def test_shell_wait_and_many(self):
+        async def one(i):
+            p = await wa.create_subprocess_shell("sleep 0.%d; exit %d" % (i % 3, i))
+            return await p.wait()
+
+        async def main():
+            return await asyncio.gather(*(one(i) for i in range(20)))
+        self.assertEqual(self.run_async(main()), list(range(20)))
+
+    def test_streams_and_kill(self):
+        async def main():
+            p = await wa.create_subprocess_exec("sh", "-c", "echo ready; exec sleep 10",
+                                                stdout=PIPE)
+            self.assertEqual(await p.stdout.readline(), b"ready\n")
+            p.send_signal(signal.SIGTERM)
+            rc = await p.wait()
+            await p.stdout.read()
+            return rc
+        self.assertEqual(self.run_async(main()), -signal.SIGTERM)
+
+    def test_exec_error(self):
+        async def main():
+            await wa.create_subprocess_exec("/nonexistent")
+        self.assertRaises(FileNotFoundError, self.run_async, main())
+
+    def test_invisible_to_waitpid(self):
+        ward.install()
+        try:
+            async def main():
+                p = await wa.create_subprocess_exec("sleep", "0.2")
+                self.assertRaises(ChildProcessError, os.waitpid, p.pid, os.WNOHANG)
+                return await p.wait()
+            self.assertEqual(self.run_async(main()), 0)
+        finally:
+            ward.uninstall()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,96 @@
+"""asyncio subprocesses whose children are private.
+
+    proc = await ward.asyncio.create_subprocess_exec("ls", "-l", stdout=PIPE)
+    out, _ = await proc.communicate()
+
+create_subprocess_exec() and create_subprocess_shell() take the arguments
+of asyncio's and return an asyncio.subprocess.Process, but the child is a
+ward.Popen child: no child watcher is involved (asyncio's reap with
+os.waitpid, which would take other code's children, and are deprecated for
+that reason).  Exits are learnt from ward's events descriptor
+(ward_events_fd(3)) with loop.add_reader(): one reader per loop, which
+calls ward_dispatch() and polls the loop's children when it is readable.
+"""
+import asyncio
+from asyncio import base_subprocess, subprocess as aio_subprocess
+
+from . import _ward
+from . import Popen
+
+__all__ = ["create_subprocess_exec", "create_subprocess_shell"]
+
+
+class _Transport(base_subprocess.BaseSubprocessTransport):
+    def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
+        self._proc = Popen(args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
+                           universal_newlines=False, bufsize=bufsize, **kwargs)
+
+
+class _Watcher:
+    """The transports of one loop whose children still run, and the reader
+    on ward's events descriptor that finds out when they end."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.transports = set()
+        self.fd = None
+
+    def add(self, transp):
+        self.transports.add(transp)
+        if self.fd is None:
+            self.fd = _ward.events_fd()
+            self.loop.add_reader(self.fd, self.check)
+        # The child may have ended before the reader was there.
+        self.loop.call_soon(self.check)
+
+    def check(self):
+        _ward.dispatch()
+        for transp in list(self.transports):
+            rc = transp._proc.poll()
+            if rc is not None:
+                self.transports.discard(transp)
+                transp._process_exited(rc)
+        if not self.transports and self.fd is not None:
+            self.loop.remove_reader(self.fd)
+            self.fd = None
+            _watchers.pop(self.loop, None)
+
+
+_watchers = {}
+
+
+def _watch(loop, transp):
+    w = _watchers.get(loop)
+    if w is None or w.loop.is_closed():
+        w = _watchers[loop] = _Watcher(loop)
+    w.add(transp)
+
+
+async def _subprocess(args, shell, stdin, stdout, stderr, limit, kwds):
+    loop = asyncio.get_running_loop()
+    protocol = aio_subprocess.SubprocessStreamProtocol(limit=limit, loop=loop)
+    waiter = loop.create_future()
+    transp = _Transport(loop, protocol, args, shell, stdin, stdout, stderr, 0,
+                        waiter=waiter, **kwds)
+    _watch(loop, transp)
+    try:
+        await waiter
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException:
+        transp.close()
+        await transp._wait()
+        raise
+    return aio_subprocess.Process(transp, protocol, loop)
+
+
+async def create_subprocess_exec(program, *args, stdin=None, stdout=None, stderr=None,
+                                 limit=2 ** 16, **kwds):
+    """asyncio.create_subprocess_exec with a private child."""
+    return await _subprocess((program,) + args, False, stdin, stdout, stderr, limit, kwds)
+
+
+async def create_subprocess_shell(cmd, stdin=None, stdout=None, stderr=None,
+                                  limit=2 ** 16, **kwds):
+    """asyncio.create_subprocess_shell with a private child."""
+    return await _subprocess(cmd, True, stdin, stdout, stderr, limit, kwds)

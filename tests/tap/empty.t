@@ -1,0 +1,4 @@
+#!/bin/sh
+# no output at all
+cat <<'EOF'
+EOF
