@@ -489,9 +489,17 @@ Test(guard, fork_while_threads_set_sigchld_action)
     pthread_t t[T];
     int hung = -1;
 
+    /*
+     * Up to N forks, within half the test's time: on a loaded machine the
+     * two spinning threads make each fork slow, and a run cut short still
+     * checks every fork it made (a hang is a child stuck for 3 s).
+     */
+    double budget = wt_now_ms() + wt_ms(15000);
+    int done = 0;
+
     for (int i = 0; i < T; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, sigaction_thread, NULL), 0);
-    for (int i = 0; i < N && hung == -1; i++) {
+    for (int i = 0; i < N && hung == -1 && wt_now_ms() < budget; i++, done++) {
         pid_t pid = fork();
         int st;
 
@@ -526,6 +534,7 @@ Test(guard, fork_while_threads_set_sigchld_action)
         pthread_join(t[i], NULL);
     signal(SIGCHLD, SIG_DFL);
     cr_assert_eq(hung, -1, "child %d hung in sigaction(SIGCHLD)", hung);
+    cr_assert_geq(done, 50, "only %d forks in the time allowed", done);
 }
 
 static volatile sig_atomic_t info_runs, info_code, info_value;
