@@ -441,6 +441,26 @@ reap_all(void)
     }
 }
 
+/*
+ * Try every handle with this pid, not only the newest: the table can hold
+ * two.  A child the kernel reaps itself (autoreap) frees its pid when it
+ * ends, before its handle is collected, and a new child may get the same
+ * pid at once; the event may be the old one's, whose reap would otherwise
+ * never be tried (the epoll set reports it again and again, and every
+ * time the lookup would find the new child).  Under ward__lock.
+ */
+static void
+try_reap_pid(pid_t pid)
+{
+    ward_child *c = buckets[slot(pid, nbuckets)], *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->pid == pid)
+            (void)ward__try_reap(c);
+    }
+}
+
 int
 ward_dispatch(void)
 {
@@ -456,12 +476,8 @@ ward_dispatch(void)
 
         do {
             n = ward__be->events_drain(pids, 64, &scan_all);
-            for (int i = 0; i < n; i++) {
-                ward_child *c = ward__table_find(pids[i]);
-
-                if (c != NULL)
-                    (void)ward__try_reap(c);
-            }
+            for (int i = 0; i < n; i++)
+                try_reap_pid(pids[i]);
         } while (n == 64);
         if (scan_all || watch_failed || nlost > 0) {
             watch_failed = 0;
