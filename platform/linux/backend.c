@@ -1093,8 +1093,10 @@ check_task(int dir, const char *tid, void *arg)
  * milliseconds).  The kernel answers in one system call instead: a wait
  * with __WCLONE considers only "clone" children (those whose exit signal is
  * not SIGCHLD) and, whatever the flags, tracees, so it fails with ECHILD
- * exactly when neither exists.  ward's children all signal their exit with
- * SIGCHLD, or are autoreaped ones that no wait considers at all, so any
+ * exactly when neither exists.  ward's children all have SIGCHLD as their
+ * exit signal once they have execed, autoreaped ones too (seen on Linux
+ * 7.3: execve() resets it, though the kernel still sends nothing for
+ * them), and the spawn gate keeps out the moment before that, so any
  * answer but ECHILD names someone else's: a tracee, or a clone child of
  * the program.  WNOWAIT | WNOHANG: nothing is consumed,
  * nothing sleeps.  Async-signal-safe, as the rest.
