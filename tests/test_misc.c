@@ -310,10 +310,10 @@ until_zombie(pid_t pid)
 }
 
 /*
- * A pidfd of the test's own for a's child, opened by pid while it surely
- * runs (before anything could end it), or -1 where ward's children are
- * ordinary ones, which a wait for the pid sees end.  A kernel-private child
- * (Linux 7.1 and later) is seen to end only on a pidfd.
+ * A pidfd of the test's own for a's child (a copy of ward's, taken before
+ * other code closes that), or -1 where ward's children are ordinary ones,
+ * which a wait for the pid sees end.  A kernel-private child (Linux 7.1
+ * and later) is seen to end only on a pidfd.
  */
 static int
 own_pidfd_if_private(ward_child *a)
@@ -322,8 +322,8 @@ own_pidfd_if_private(ward_child *a)
 
     if (!wt_spawns_private())
         return -1;
-    fd = (int)syscall(SYS_pidfd_open, ward_pid(a), 0);
-    cr_assert_geq(fd, 0, "pidfd_open: %s", strerror(errno));
+    fd = fcntl(ward_pidfd(a), F_DUPFD_CLOEXEC, 3);
+    cr_assert_geq(fd, 0, "dup: %s", strerror(errno));
     return fd;
 }
 
