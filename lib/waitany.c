@@ -130,6 +130,13 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
         pthread_rwlock_wrlock(&ward__gate);
         ward__lock();
         r = look(idtype, id, options, take, arg);
+        /*
+         * Dropped children are collected here too when the kernel knows
+         * no child at all: a child it reaps itself (autoreap) leaves no
+         * zombie for look() to find, only its handle and pidfd.
+         */
+        if (r == -1 && errno == ECHILD)
+            WARD__KEEP_ERRNO(ward__reap_orphans());
         if (r == 0) {
             ward__reap_orphans();
             if (ward__table_count() > 0 && ward__be->others_exist != NULL &&

@@ -19,15 +19,13 @@ static struct {
 } dropped_fds[MAX_DROPPED];
 static int ndropped;
 
-/* The handle is freed while the child runs; return its pid. */
-static pid_t spawn_and_drop(const char *ms)
+/* Free c's handle while its child runs; return its pid. */
+static pid_t drop(ward_child *c)
 {
-    int private = wt_spawns_private();
-    ward_child *c = wt_spawn_ok(NULL, "sleep", ms);
     pid_t pid = ward_pid(c);
 
     cr_assert_gt(pid, 0);
-    if (private) {
+    if (wt_spawns_private()) {
         cr_assert_lt(ndropped, MAX_DROPPED);
         dropped_fds[ndropped].pid = pid;
         dropped_fds[ndropped].fd = fcntl(ward_pidfd(c), F_DUPFD_CLOEXEC, 3);
@@ -36,6 +34,13 @@ static pid_t spawn_and_drop(const char *ms)
     }
     ward_free(c);
     return pid;
+}
+
+/* The handle is freed while the child runs; return its pid. */
+static pid_t spawn_and_drop(const char *ms)
+{
+    (void)wt_spawns_private();
+    return drop(wt_spawn_ok(NULL, "sleep", ms));
 }
 
 /*
@@ -189,10 +194,10 @@ Test(free, stdin_pipe_closed_so_child_sees_eof)
     cr_assert_not_null(a);
     cr_assert_eq(ward_attr_setstdio(a, 0, WARD_STDIO_PIPE, -1), 0);
     cr_assert_eq(ward_attr_setstdio(a, 1, WARD_STDIO_NULL, -1), 0);
+    (void)wt_spawns_private();
     c = wt_spawn_ok(a, "cat");
-    pid = ward_pid(c);
     /* cat ends only when ward_free() closes the write end of its stdin. */
-    ward_free(c);
+    pid = drop(c);
     ended(pid);
     int st;
     pid_t r = ward_waitpid(-1, &st, WNOHANG);
