@@ -395,6 +395,14 @@ WT_FN int wt_ended_private(const ward_child *c)
         if (r == -1 && errno != ECHILD)
             cr_assert_fail("waitid(P_PIDFD) on child %ld: %s", (long)ward_pid(c),
                            strerror(errno));
+        /*
+         * Reaped by someone (the guard's handler, say) where no child can
+         * be kernel-private: kernels before 6.9 never hang up a pidfd.
+         */
+        if (r == -1 && !wt_kernel_autoreaps()) {
+            errno = ECHILD;
+            return -1;
+        }
         /* Between its exit and its release (or a thief's reap): a moment. */
         sched_yield();
     }
