@@ -484,6 +484,8 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
              */
             err = errno;
             (void)sys_pidfd_send_signal(pidfd, SIGKILL);
+            /* Gone when the spawn returns, as the exec-error path. */
+            wait_released(pidfd, -1);
             close(pidfd);
             errno = err;
             return -1;

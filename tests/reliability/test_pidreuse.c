@@ -439,7 +439,12 @@ static int stolen_recovers = -1;
 
 static void scenario_stolen(void)
 {
-    ward_child *c = SPAWN(0, "exit", "10");
+    /*
+     * WARD_RUSAGE: an ordinary child, which a thief can reap; by default
+     * Linux 7.1 and later make ward's children kernel-private, and no
+     * thief gets them.
+     */
+    ward_child *c = SPAWN(WARD_RUSAGE, "exit", "10");
     pid_t p = ward_pid(c), holder, r2;
     struct timespec dl;
     int st = -1, hst = -1, r, e, alive;
