@@ -186,6 +186,13 @@ struct ward__backend {
      * (posix) is woken through it.  Async-signal-safe; keeps errno.
      */
     void (*sigchld)(void);
+    /*
+     * Optional.  Signal a child whose pid is not kept for it (autoreap)
+     * and whose descriptor was lost (closed by other code), only if it is
+     * provably still that child: -1/ESRCH when it has ended or that cannot
+     * be told.  Under ward__lock.
+     */
+    int (*signal_lost)(struct ward__pidref *c, int sig);
     /* In the child of a fork: drop inherited descriptors and state. */
     void (*atfork_child)(void);
     void (*atfork_prepare)(void);

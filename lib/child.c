@@ -289,10 +289,13 @@ signal_unreaped(ward_child *c, int sig, int how)
         /*
          * The kernel reaps such a child the moment it ends, so its pid
          * (and a group id equal to it) may be anyone's: only its
-         * descriptor names it safely.  Without one it cannot be signalled.
+         * descriptor names it safely.  Without one it is signalled only
+         * where the backend can prove the pid is still its own.
          */
         if (how == SIG_GROUP && ward__be->signal_group != NULL && c->ref.fd != -1) {
             r = ward__be->signal_group(&c->ref, sig);
+        } else if (how == SIG_PID && ward__be->signal_lost != NULL) {
+            r = ward__be->signal_lost(&c->ref, sig);
         } else {
             errno = ESRCH;
             r = -1;

@@ -132,12 +132,15 @@ ward_dispatch(void)
 
         do {
             n = ward__be->events_drain(pids, 64, &scan_all);
-            for (int i = 0; i < n; i++) {
-                ward_child *c = ward__table_find(pids[i]);
-
-                if (c != NULL)
-                    (void)ward__try_reap(c);
-            }
+            /*
+             * Every handle with the pid, not only the newest: the event
+             * may be an autoreaped child's whose pid a new child took at
+             * once, and its reap would otherwise never be tried (the
+             * epoll set would report it again and again, and every time
+             * the lookup would find the new child).
+             */
+            for (int i = 0; i < n; i++)
+                ward__table_each_pid(pids[i], try_reap);
         } while (n == 64);
         if (scan_all || watch_failed || ward__lost_count() > 0) {
             watch_failed = 0;

@@ -189,6 +189,12 @@ ward_child *ward__table_find_live(pid_t pid);
 size_t ward__table_count(void);
 /* Call fn on every child in the table; fn may remove or free it. */
 void ward__table_each(void (*fn)(ward_child *c));
+/*
+ * fn on every handle with this pid: the table can hold two.  A child the
+ * kernel reaps itself (autoreap) frees its pid when it ends, before its
+ * handle is collected, and a new child may get the same pid at once.
+ */
+void ward__table_each_pid(pid_t pid, void (*fn)(ward_child *c));
 /* Empty the table without touching its children (after a fork). */
 void ward__table_clear(void);
 

@@ -118,6 +118,19 @@ ward__table_each(void (*fn)(ward_child *c))
 }
 
 void
+ward__table_each_pid(pid_t pid, void (*fn)(ward_child *c))
+{
+    ward_child *c = buckets[bucket(pid, nbuckets)], *next;
+
+    /* next first: fn may take c out of the table, or free it. */
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->ref.pid == pid)
+            fn(c);
+    }
+}
+
+void
 ward__table_clear(void)
 {
     for (size_t i = 0; i < nbuckets; i++)

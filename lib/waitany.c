@@ -80,34 +80,49 @@ look(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
     for (;;) {
         siginfo_t si;
         ward_child *c;
-        int r;
+        int r, exited;
 
         memset(&si, 0, sizeof(si));
         if (ward__real.waitid(idtype, id, &si, options | WNOHANG | WNOWAIT) == -1)
             return -1;
         if (si.si_pid == 0)
             return 0;
-        c = ward__table_find(si.si_pid);
         /*
-         * No wait ever reports a child the kernel reaps itself: a handle
-         * of one with this pid is stale, and the pid is someone else's.
+         * A child the kernel reaps itself frees its pid as it ends, before
+         * ward collects its handle: only a handle whose child has not been
+         * released names this pid (ward__table_find_live()).  No wait ever
+         * reports such a child's exit, but its stops and continues are
+         * reported like any child's (seen on Linux 7.3), and are as
+         * private.
          */
-        if (c == NULL || c->ref.autoreap) {
+        c = ward__table_find_live(si.si_pid);
+        exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+                 si.si_code == CLD_DUMPED;
+        if (c == NULL || (c->ref.autoreap && exited)) {
             /* A waiter outside ward took the report in between: look again. */
             if ((r = take(&si, arg)) != 0)
                 return r;
             continue;
         }
-        if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-            si.si_code == CLD_DUMPED) {
+        if (exited) {
             if (ward__try_reap(c) == -1)
                 return -1;
         } else {
             siginfo_t drop;
+            int more = (options & (WSTOPPED | WCONTINUED)) | WNOHANG;
 
             memset(&drop, 0, sizeof(drop));
-            (void)ward__real.waitid(P_PID, (id_t)si.si_pid, &drop,
-                                    (options & (WSTOPPED | WCONTINUED)) | WNOHANG);
+            /*
+             * Dropped through the pidfd where the pid may be freed at any
+             * moment (the child ends and the kernel releases it), so that a
+             * report of whoever takes the pid next is never consumed.
+             */
+#ifdef P_PIDFD
+            if (c->ref.autoreap && c->ref.fd != -1)
+                (void)ward__real.waitid(P_PIDFD, (id_t)c->ref.fd, &drop, more);
+            else
+#endif
+                (void)ward__real.waitid(P_PID, (id_t)si.si_pid, &drop, more);
         }
     }
 }
@@ -125,6 +140,13 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
         pthread_rwlock_wrlock(&ward__gate);
         ward__lock();
         r = look(idtype, id, options, take, arg);
+        /*
+         * Dropped children are collected here too when the kernel knows
+         * no child at all: a child it reaps itself (autoreap) leaves no
+         * zombie for look() to find, only its handle and pidfd.
+         */
+        if (r == -1 && errno == ECHILD)
+            WARD__KEEP_ERRNO(ward__reap_orphans());
         if (r == 0) {
             ward__reap_orphans();
             if (ward__table_count() > 0 && ward__be->others_exist != NULL &&

@@ -57,6 +57,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -235,21 +236,59 @@ WT_FN void wt_list_fds(char *buf, size_t cap)
 }
 
 /*
- * 1 if WARD_AUTOREAP asks ward for children the kernel reaps itself (read
- * as ward reads it: non-empty and not "0").  Whether ward makes them also
- * depends on the backend and the kernel.
+ * 1 unless WARD_AUTOREAP=0 turns off children the kernel reaps itself
+ * (read as ward reads it).  Whether ward makes them also depends on the
+ * backend and the kernel: see wt_spawns_private().
  */
 WT_FN int wt_autoreap_asked(void)
 {
     const char *e = getenv("WARD_AUTOREAP");
 
-    return e != NULL && *e != '\0' && strcmp(e, "0") != 0;
+    return e == NULL || strcmp(e, "0") != 0;
+}
+
+/*
+ * 1 if this kernel accepts CLONE_AUTOREAP (Linux 7.1 and later), tried on
+ * a trivial child of its own, once.
+ */
+WT_FN int wt_kernel_autoreaps(void)
+{
+    static int known = -1;
+#ifdef SYS_clone3
+    struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    } ca;
+    int pidfd = -1;
+    long r;
+
+    if (known != -1)
+        return known;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = (1ULL << 34) | CLONE_PIDFD; /* CLONE_AUTOREAP */
+    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    ca.exit_signal = 0;
+    r = syscall(SYS_clone3, &ca, sizeof ca);
+    if (r == 0)
+        syscall(SYS_exit, 0);
+    known = r > 0;
+    if (r > 0) {
+        /* Gone by itself: wait for that, so that no test sees it. */
+        struct pollfd pfd = {.fd = pidfd, .events = 0};
+
+        while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
+            ;
+        close(pidfd);
+    }
+#else
+    known = 0;
+#endif
+    return known;
 }
 
 /*
  * 1 if this process has no child at all (running or zombie).  A child the
- * kernel reaps itself (Linux 7.1 CLONE_AUTOREAP) is invisible to waitid(),
- * so where WARD_AUTOREAP asks for such children the threads' children
+ * kernel reaps itself (Linux 7.1 CLONE_AUTOREAP) is invisible to waitid()
+ * once it has ended, so where ward makes such children the threads' children
  * files are read too, where procfs has them.  Otherwise waitid() alone
  * answers, as it always did: a children file can still list, for a
  * moment, a child that another thread is reaping.
@@ -268,7 +307,8 @@ WT_FN int wt_no_children(void)
     } else {
         return 0;
     }
-    if (!wt_autoreap_asked() || (d = opendir("/proc/self/task")) == NULL)
+    if (!wt_autoreap_asked() || !wt_kernel_autoreaps() ||
+        (d = opendir("/proc/self/task")) == NULL)
         return 1;
     while (none && (e = readdir(d)) != NULL) {
         char path[300], buf[64];
@@ -312,6 +352,104 @@ WT_FN int wt_wait_ended(pid_t pid)
         r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | __WALL);
     } while (r < 0 && errno == EINTR);
     return r;
+}
+
+/*
+ * Block until ward's child c, unreaped by ward, has ended, and say how
+ * the kernel treats it: 1 if it keeps c private (Linux 7.1 CLONE_AUTOREAP,
+ * ward's default where the kernel takes it), 0 for an ordinary child, -1
+ * with ECHILD if someone reaped an ordinary child already.  While such a
+ * child runs nothing tells it from an ordinary one: a wait for it that
+ * consumes nothing (WNOHANG) reports "running" for both, and after execve
+ * both have SIGCHLD as exit signal (seen on Linux 7.3).  Its end does: an
+ * ordinary child stays a zombie, reported by a wait that consumes nothing
+ * (WNOWAIT), until someone reaps it, while the kernel releases a
+ * kernel-private one by itself (its pidfd hangs up) and every wait then
+ * fails with ECHILD, as is asserted here.  (A thief's reap of an
+ * ordinary child looks the same as the kernel's release: a test with a
+ * thief knows which it has.)
+ */
+WT_FN int wt_ended_private(const ward_child *c)
+{
+    struct pollfd pfd = {.fd = ward_pidfd(c), .events = POLLIN};
+    siginfo_t si;
+    int r;
+
+    if (pfd.fd < 0)
+        return wt_wait_ended(ward_pid(c)) == 0 ? 0 : -1;
+    do
+        r = poll(&pfd, 1, -1);
+    while (r < 0 && errno == EINTR);
+    cr_assert(r == 1 && !(pfd.revents & POLLNVAL), "pidfd of child %ld: poll %d, revents 0x%x",
+              (long)ward_pid(c), r, pfd.revents);
+    for (;;) {
+        memset(&si, 0, sizeof si);
+        r = (int)syscall(SYS_waitid, P_PIDFD, (long)pfd.fd, &si,
+                         WEXITED | WNOHANG | WNOWAIT | __WALL, NULL);
+        if (r == 0 && si.si_pid == ward_pid(c))
+            return 0;
+        pfd.events = 0;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
+            break;
+        if (r == -1 && errno != ECHILD)
+            cr_assert_fail("waitid(P_PIDFD) on child %ld: %s", (long)ward_pid(c),
+                           strerror(errno));
+        /*
+         * Reaped by someone (the guard's handler, say) where no child can
+         * be kernel-private: kernels before 6.9 never hang up a pidfd.
+         */
+        if (r == -1 && !wt_kernel_autoreaps()) {
+            errno = ECHILD;
+            return -1;
+        }
+        /* Between its exit and its release (or a thief's reap): a moment. */
+        sched_yield();
+    }
+    /*
+     * Released without a wait: by the kernel (or by a thief, if the test
+     * has one, for an ordinary child: such a test knows which).
+     */
+    memset(&si, 0, sizeof si);
+    r = waitid(P_PID, (id_t)ward_pid(c), &si, WEXITED | WNOHANG | WNOWAIT | __WALL);
+    cr_assert(r == -1 && errno == ECHILD, "a raw wait sees released child %ld: %d (%s)",
+              (long)ward_pid(c), r, strerror(errno));
+    return 1;
+}
+
+/* As wt_wait_ended(), for ward's child c (kernel-private or not). */
+WT_FN int wt_child_ended(const ward_child *c)
+{
+    int r = wt_ended_private(c);
+
+    if (r == -1)
+        errno = ECHILD;
+    return r == -1 ? -1 : 0;
+}
+
+
+/*
+ * 1 if ward_spawn() without WARD_RUSAGE makes kernel-private children in
+ * this process (the kernel, the backend and WARD_AUTOREAP decide), found
+ * out once with a child of its own, as wt_ended_private() tells.
+ */
+WT_FN int wt_spawns_private(void)
+{
+    static int known = -1;
+    char *argv[] = {(char *)wt_helper(), "0", NULL};
+    ward_child *c;
+    int st;
+
+    if (known != -1)
+        return known;
+    c = ward_spawn(NULL, argv, NULL);
+    cr_assert_not_null(c, "ward_spawn: %s", strerror(errno));
+    known = wt_ended_private(c);
+    cr_assert_neq(known, -1, "the probe child was reaped by someone else");
+    cr_assert_eq(ward_wait(c, &st), 0, "ward_wait: %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+    ward_free(c);
+    return known;
 }
 
 /* 1 if pid names no process at all any more (not even a zombie). */

@@ -3,11 +3,14 @@
  * clone3() with CLONE_AUTOREAP).  Where the kernel accepts the flag, a
  * child from ward_spawn() must be invisible to a raw wait4(-1, __WALL)
  * thief and wake no SIGCHLD handler, and its status must still reach the
- * handle.  ward asks for the flag only where WARD_AUTOREAP is set (an
- * experimental opt-in).  Without it, where the kernel refuses the flag, or
- * on the posix backend, the older behaviour holds: SIGCHLD comes, and a
- * thief's theft is recovered or reported, never a wrong status.  The
- * feature is found by trying the flag on a trivial child, not by version.
+ * handle.  That is ward's default; WARD_AUTOREAP=0 turns it off (a
+ * diagnostic: tests/autoreap-optout.test runs this suite so).  With it off,
+ * where the kernel refuses the flag, or on the posix backend, the older
+ * behaviour holds: SIGCHLD comes, and a thief's theft is recovered or
+ * reported, never a wrong status.  The feature is found by trying the flag
+ * on a trivial child, not by version, and each test checks that ward's
+ * child is what that answer says it must be (wt_spawns_private(),
+ * wt_ended_private()).
  */
 #include "common.h"
 
@@ -16,43 +19,12 @@
 
 WT_SUITE(autoreap);
 
-#define T_CLONE_AUTOREAP (1ULL << 34)
-
-struct t_clone_args {
-    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
-        stack_size, tls;
-};
-
-/* 1 if this kernel accepts CLONE_AUTOREAP (the child exits at once). */
-static int kernel_autoreaps(void)
-{
-#ifdef SYS_clone3
-    struct t_clone_args ca;
-    int pidfd = -1;
-    long r;
-
-    memset(&ca, 0, sizeof ca);
-    ca.flags = T_CLONE_AUTOREAP | CLONE_PIDFD;
-    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    ca.exit_signal = 0;
-    r = syscall(SYS_clone3, &ca, sizeof ca);
-    if (r == 0)
-        syscall(SYS_exit, 0);
-    if (r < 0)
-        return 0;
-    close(pidfd);
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 /* Does ward use it here?  The kernel, the backend and the switch decide. */
 static int expect_autoreap(void)
 {
     if (!wt_autoreap_asked() || wt_posix_backend())
         return 0;
-    return kernel_autoreaps();
+    return wt_kernel_autoreaps();
 }
 
 static atomic_int sigchld_count;
@@ -103,6 +75,9 @@ Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
     int wrong = 0, lost = 0;
     const int n = autoreap ? N_SPAWNS_AUTOREAP : N_SPAWNS_OLDER;
 
+    /* Asked before the thief runs, which would blur the answer. */
+    cr_assert_eq(wt_spawns_private(), autoreap, "ward's children kernel-private: %d, "
+                 "expected %d", wt_spawns_private(), autoreap);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = count_sigchld;
     sa.sa_flags = SA_RESTART;
@@ -149,8 +124,14 @@ Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
     }
 }
 
-/* A raw any-child wait finds nothing while a private child runs. */
-Test(autoreap, raw_wait_sees_no_running_child)
+/*
+ * A raw any-child wait never gets a kernel-private child.  While it runs,
+ * a wait that does not hang reports nothing to reap, as for an ordinary
+ * running child (Linux 7.3 counts it as a child that may yet become
+ * waitable); once it has ended, every wait fails with ECHILD, where an
+ * ordinary child would be reported.
+ */
+Test(autoreap, raw_wait_never_gets_the_child)
 {
     int autoreap = expect_autoreap();
     ward_child *c = wt_spawn_ok(NULL, "sleep", "60000");
@@ -159,11 +140,18 @@ Test(autoreap, raw_wait_sees_no_running_child)
 
     memset(&si, 0, sizeof si);
     r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL);
-    if (autoreap)
-        cr_assert(r == -1 && errno == ECHILD, "waitid(P_ALL): %d (%s)", r, strerror(errno));
-    else
-        cr_assert_eq(r, 0, "waitid(P_ALL): %s", strerror(errno));
+    cr_assert(r == 0 && si.si_pid == 0, "waitid(P_ALL) while it runs: %d (%s), pid %ld", r,
+              strerror(errno), (long)si.si_pid);
     cr_assert_eq(ward_kill(c, SIGKILL), 0);
+    cr_assert_eq(wt_ended_private(c), autoreap, "kernel-private: expected %d", autoreap);
+    memset(&si, 0, sizeof si);
+    r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL);
+    if (autoreap)
+        cr_assert(r == -1 && errno == ECHILD, "waitid(P_ALL) once it ended: %d (%s), pid %ld",
+                  r, strerror(errno), (long)si.si_pid);
+    else
+        cr_assert(r == 0 && si.si_pid == ward_pid(c), "waitid(P_ALL) once it ended: %d (%s)",
+                  r, strerror(errno));
     cr_assert_eq(ward_wait(c, &st), 0, "ward_wait: %s", strerror(errno));
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
     ward_free(c);
@@ -179,6 +167,7 @@ Test(autoreap, rusage_needs_the_flag)
 
     cr_assert_not_null(a);
     c = wt_spawn_ok(NULL, "0");
+    cr_assert_eq(wt_ended_private(c), autoreap);
     cr_assert_eq(wt_wait_ok(c), 0);
     if (autoreap)
         wt_assert_err(ward_rusage(c, &ru), ENODATA);
@@ -188,6 +177,7 @@ Test(autoreap, rusage_needs_the_flag)
 
     cr_assert_eq(ward_attr_setflags(a, WARD_RUSAGE), 0);
     c = wt_spawn_ok(a, "0");
+    cr_assert_eq(wt_ended_private(c), 0, "a WARD_RUSAGE child is kernel-private");
     cr_assert_eq(wt_wait_ok(c), 0);
     cr_assert_eq(ward_rusage(c, &ru), 0, "ward_rusage with WARD_RUSAGE: %s", strerror(errno));
     ward_free(c);

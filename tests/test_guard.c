@@ -210,7 +210,7 @@ Test(guard, blocking_wait_returns_own_child_not_private)
     snprintf(ms, sizeof ms, "%ld", wt_ms(300));
     slow = wt_spawn_ok(NULL, "sleep", ms, "exit", "6");
 
-    wt_wait_ended(ward_pid(fast));
+    wt_child_ended(fast);
     pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -570,7 +570,7 @@ Test(guard, sigchld_sent_by_the_program_reaches_its_handler)
     /* A private child with a report pending must not hide it either. */
     ward_child *c = wt_spawn_ok(NULL, "exit", "4");
 
-    wt_wait_ended(ward_pid(c));
+    wt_child_ended(c);
     cr_assert_eq(raise(SIGCHLD), 0);
     wait_info_runs(1);
     cr_assert_eq(info_runs, 1, "raise(SIGCHLD) ran the handler %d times", (int)info_runs);

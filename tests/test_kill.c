@@ -291,7 +291,7 @@ Test(kill, terminate_ended_but_not_reaped)
     int st = -1;
 
     /* It is a zombie now, and ward has not looked at it yet. */
-    cr_assert_eq(wt_wait_ended(ward_pid(c)), 0);
+    cr_assert_eq(wt_child_ended(c), 0);
     cr_assert_eq(ward_terminate(c, 100, &st), 0, "ward_terminate: %s",
                  strerror(errno));
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4,

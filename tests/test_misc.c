@@ -246,6 +246,8 @@ Test(misc, ward_starts_no_threads)
     cr_assert_gt(pid, 0);
     ward_child *dropped = wt_spawn_ok(NULL, "sleep", "20");
     pid_t dpid = ward_pid(dropped);
+    /* A kernel-private child is seen to end only on a pidfd. */
+    int dfd = wt_spawns_private() ? fcntl(ward_pidfd(dropped), F_DUPFD_CLOEXEC, 3) : -1;
     ward_free(dropped);
     cr_assert_eq(ward_wait(f, &st), 0);
     ward_free(f);
@@ -258,8 +260,18 @@ Test(misc, ward_starts_no_threads)
      * spawn reaps it (ward_free(3)) if no call of ward's has yet, and none
      * is left behind.
      */
-    int ended = wt_wait_ended(dpid);
-    cr_assert(ended == 0 || errno == ECHILD, "the dropped child: %s", strerror(errno));
+    if (dfd >= 0) {
+        struct pollfd pfd = {.fd = dfd, .events = 0};
+
+        while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
+            ;
+        cr_assert(pfd.revents & POLLHUP, "the dropped child's pidfd: 0x%x", pfd.revents);
+        close(dfd);
+    } else {
+        int ended = wt_wait_ended(dpid);
+
+        cr_assert(ended == 0 || errno == ECHILD, "the dropped child: %s", strerror(errno));
+    }
     ward_child *d = wt_spawn_ok(NULL, "0");
     cr_assert(wt_reaped(dpid), "the dropped child %ld was not reaped", (long)dpid);
     wt_reap_exit(d, 0);
@@ -297,16 +309,54 @@ until_zombie(pid_t pid)
                  "waitid: %s", strerror(errno));
 }
 
+/*
+ * A pidfd of the test's own for a's child (a copy of ward's, taken before
+ * other code closes that), or -1 where ward's children are ordinary ones,
+ * which a wait for the pid sees end.  A kernel-private child (Linux 7.1
+ * and later) is seen to end only on a pidfd.
+ */
+static int
+own_pidfd_if_private(ward_child *a)
+{
+    int fd;
+
+    if (!wt_spawns_private())
+        return -1;
+    fd = fcntl(ward_pidfd(a), F_DUPFD_CLOEXEC, 3);
+    cr_assert_geq(fd, 0, "dup: %s", strerror(errno));
+    return fd;
+}
+
+/*
+ * Until the child has ended: its pidfd hangs up (fd >= 0: kernel-private,
+ * released by the kernel), or a zombie or reaped already.  Closes fd.
+ */
+static void
+until_ended(pid_t pid, int fd)
+{
+    if (fd >= 0) {
+        struct pollfd pfd = {.fd = fd, .events = 0};
+
+        while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
+            ;
+        cr_assert(pfd.revents & POLLHUP, "pidfd: revents 0x%x", pfd.revents);
+        close(fd);
+        return;
+    }
+    cr_assert(wt_wait_ended(pid) == 0 || errno == ECHILD, "waitid: %s", strerror(errno));
+}
+
 Test(misc, closed_pidfd_wait_is_ebadf_not_another_childs_status)
 {
     if (wt_posix_backend())
         cr_skip_test("the posix backend has no pidfd");
     ward_child *a = wt_spawn_ok(NULL, "sleep", "100", "exit", "3");
+    int afd = own_pidfd_if_private(a);
     ward_child *b = steal_pidfd_number(a, (const char *const[]){"exit", "7", NULL});
     pid_t apid = ward_pid(a);
     int st = -1;
 
-    until_zombie(ward_pid(b));
+    cr_assert_eq(wt_child_ended(b), 0);
     /* Never b's status, not even once b has ended. */
     wt_assert_err(ward_trywait(a, &st), EBADF);
     wt_assert_err(ward_wait(a, &st), EBADF);
@@ -317,9 +367,11 @@ Test(misc, closed_pidfd_wait_is_ebadf_not_another_childs_status)
     /*
      * a stays private once it has ended: no any-child wait sees it.  ward
      * may have reaped it already, by pid (it does for a child whose pidfd
-     * was lost, when it sweeps for ended children), so ECHILD is fine.
+     * was lost, when it sweeps for ended children), so ECHILD is fine.  A
+     * kernel-private one is released by the kernel; its status was only
+     * on the pidfd that was closed, and is lost (ward(7)).
      */
-    cr_assert(wt_wait_ended(apid) == 0 || errno == ECHILD, "waitid: %s", strerror(errno));
+    until_ended(apid, afd);
     pid_t r = ward_waitpid(-1, &st, WNOHANG);
     cr_assert_neq(r, apid, "the private child showed through ward_waitpid(-1)");
     cr_assert(wt_only_private_ok(r), "ward_waitpid(-1): %ld (%s)", (long)r,
@@ -334,6 +386,7 @@ Test(misc, closed_pidfd_kill_is_ebadf_and_spares_the_new_owner)
     if (wt_posix_backend())
         cr_skip_test("the posix backend has no pidfd");
     ward_child *a = wt_spawn_ok(NULL, "sleep", "20000");
+    int afd = own_pidfd_if_private(a);
     ward_child *b = steal_pidfd_number(a, (const char *const[]){"sleep", "20000", NULL});
     pid_t apid = ward_pid(a);
     int st;
@@ -346,7 +399,10 @@ Test(misc, closed_pidfd_kill_is_ebadf_and_spares_the_new_owner)
     wt_kill_reap(b);
     /* a still runs; end it by pid, and ward reaps it once freed. */
     cr_assert_eq(kill(apid, SIGKILL), 0);
-    until_zombie(apid);
+    if (afd >= 0)
+        until_ended(apid, afd);
+    else
+        until_zombie(apid);
     ward_free(a);
 }
 
@@ -359,13 +415,26 @@ Test(misc, closed_pidfd_kill_on_free_still_kills)
     cr_assert_eq(ward_attr_setflags(at, WARD_KILL_ON_FREE), 0);
     ward_child *a = wt_spawn(at, "sleep", "20000");
     cr_assert_not_null(a, "ward_spawn: %s", strerror(errno));
+    int afd = own_pidfd_if_private(a);
     ward_child *b = steal_pidfd_number(a, (const char *const[]){"sleep", "20000", NULL});
     pid_t apid = ward_pid(a);
 
-    /* WARD_KILL_ON_FREE kills a by pid, never b through the number. */
+    /*
+     * WARD_KILL_ON_FREE kills a by pid (a kernel-private a: through a pidfd
+     * ward opens by pid and proves to be a's), never b through the number.
+     */
     ward_free(a);
     /* Ended; ward_free() may already have reaped it, by pid. */
-    cr_assert(wt_wait_ended(apid) == 0 || errno == ECHILD, "waitid: %s", strerror(errno));
+    if (afd >= 0) {
+        struct pollfd pfd = {.fd = afd, .events = 0};
+
+        /* ward_free() returned once it was gone: no waiting here. */
+        cr_assert_eq(poll(&pfd, 1, 0), 1, "the kernel-private child still runs");
+        cr_assert(pfd.revents & POLLHUP, "pidfd: revents 0x%x", pfd.revents);
+        close(afd);
+    } else {
+        cr_assert(wt_wait_ended(apid) == 0 || errno == ECHILD, "waitid: %s", strerror(errno));
+    }
     wt_assert_err(ward_trywait(b, NULL), EAGAIN);
     wt_kill_reap(b);
     /* The orphan is reaped at ward's next chance. */

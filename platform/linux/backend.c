@@ -24,13 +24,13 @@
  * the last reference to its pidfd is closed, which ward_free() does, and
  * so does this process's death (its pidfds are close-on-exec, and the
  * child of a fork() closes its copies in ward's atfork handler).  Where
- * the child is not autoreaped (older kernels, no opt-in, WARD_RUSAGE), it
- * asks for PR_SET_PDEATHSIG itself (see ward__child_die_with_parent()).
+ * the child is not autoreaped (older kernels, WARD_AUTOREAP=0,
+ * WARD_RUSAGE), it asks for PR_SET_PDEATHSIG itself (see
+ * ward__child_die_with_parent()).
  *
- * This is an experimental opt-in, not the default: it is used only when
- * WARD_AUTOREAP is set (non-empty and not "0") in the environment when the
- * backend starts, because the test suite does not yet pass with it on
- * Linux 7.3.  Without it every child is an ordinary one, on every kernel.
+ * This is the default wherever the kernel takes the flag.  WARD_AUTOREAP=0
+ * in the environment when the backend starts turns it off (a diagnostic,
+ * ward(7)): every child is then an ordinary one, as on older kernels.
  */
 #include "backend.h"
 
@@ -119,9 +119,9 @@ stack_put(void *s)
 static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
 static int pidfs;         /* each pidfd has an inode of its own (Linux 6.9) */
 /*
- * CLONE_AUTOREAP (Linux 7.1): 1 if asked for (WARD_AUTOREAP set in the
- * environment at the backend's init) and not refused by the kernel yet;
- * 0 otherwise: not asked for (the default), or an older kernel.
+ * CLONE_AUTOREAP (Linux 7.1): 1 unless turned off (WARD_AUTOREAP=0 in the
+ * environment at the backend's init) or refused by the kernel once (older
+ * than 7.1, or a seccomp filter).
  */
 static atomic_int autoreap_wanted;
 
@@ -183,8 +183,7 @@ linux_init(void)
     {
         const char *e = getenv("WARD_AUTOREAP");
 
-        atomic_store(&autoreap_wanted,
-                     e != NULL && e[0] != '\0' && strcmp(e, "0") != 0);
+        atomic_store(&autoreap_wanted, e == NULL || strcmp(e, "0") != 0);
     }
     close(fd);
     if (r == -1) {
@@ -420,6 +419,52 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp)
 }
 #endif
 
+/*
+ * How long a recovery waits at most for the reaper to finish.  The reaper
+ * (a thief's wait, or the exiting child itself when SIGCHLD is ignored)
+ * is inside the kernel, between taking the child and releasing it, and
+ * waits there for nothing but a CPU: a few microseconds, more when it was
+ * preempted.  The bound only keeps a kernel that behaves otherwise from
+ * hanging the wait.
+ */
+#define RECOVER_WAIT_MS 5000
+
+/*
+ * Sleep until the pidfd's process is released (POLLHUP: events 0, a
+ * hang-up is reported whatever is asked for), at most ms milliseconds, -1
+ * for no bound.  An autoreaped child is released by the kernel a moment
+ * after it exits, and only then is its pid free and its entry gone from
+ * its parent's children list: so ward reports such a child as ended only
+ * once that has happened, as a waitid() reap of an ordinary child frees it
+ * before returning.  Async-signal-safe.
+ */
+static void
+wait_released(int pidfd, int ms)
+{
+    struct pollfd pfd = { .fd = pidfd, .events = 0 };
+    struct timespec now, end;
+    int r;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += ms / 1000;
+    end.tv_nsec += (long)(ms % 1000) * 1000000L;
+    for (;;) {
+        long left = -1;
+
+        if (ms >= 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            left = (long)(end.tv_sec - now.tv_sec) * 1000 +
+                   (end.tv_nsec - now.tv_nsec) / 1000000;
+            if (left < 0)
+                left = 0;
+        }
+        pfd.revents = 0;
+        r = poll(&pfd, 1, (int)left);
+        if (r == 1 || (r == -1 && errno != EINTR) || (r == 0 && ms >= 0))
+            return;
+    }
+}
+
 static int
 linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 {
@@ -443,22 +488,17 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     if (ex->err != 0) {
         /*
          * The child failed before exec and has exited: reap it now.  The
-         * kernel reaps an autoreaped one itself, but CLONE_VFORK lets this
-         * thread go as soon as the child has dropped its memory, before it
-         * is released: wait for that (POLLHUP on the pidfd, which events 0
-         * reports), or the failed call would return with its child still
-         * there for a moment.
+         * kernel reaps an autoreaped one itself; it is waited for all the
+         * same (CLONE_VFORK lets this thread go as soon as the child has
+         * dropped its memory, before it is released), so that no trace of
+         * it (a pid, a children-list entry) is left when the spawn returns.
          */
         siginfo_t si;
-        struct pollfd hup = { .fd = pidfd, .events = 0 };
-        int r;
 
+        if (ex->autoreaped)
+            wait_released(pidfd, -1);
         while (!ex->autoreaped &&
                ward__real_waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
-            ;
-        while (ex->autoreaped &&
-               (((r = poll(&hup, 1, -1)) == -1 && errno == EINTR) ||
-                (r == 1 && !(hup.revents & (POLLHUP | POLLERR | POLLNVAL)))))
             ;
         close(pidfd);
         errno = ex->err;
@@ -486,6 +526,8 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
              */
             err = errno;
             (void)sys_pidfd_send_signal(pidfd, SIGKILL);
+            /* Gone when the spawn returns, as the exec-error path. */
+            wait_released(pidfd, -1);
             close(pidfd);
             errno = err;
             return -1;
@@ -605,6 +647,8 @@ linux_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
             errno = ECHILD;
             return -1;
         }
+        /* Its pid is free once this returns (see wait_released()). */
+        wait_released(c->fd, RECOVER_WAIT_MS);
         return 2;
     }
     memset(&si, 0, sizeof(si));
@@ -639,16 +683,6 @@ no_pidfd_info(void)
 
     return e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
 }
-
-/*
- * How long a recovery waits at most for the reaper to finish.  The reaper
- * (a thief's wait, or the exiting child itself when SIGCHLD is ignored)
- * is inside the kernel, between taking the child and releasing it, and
- * waits there for nothing but a CPU: a few microseconds, more when it was
- * preempted.  The bound only keeps a kernel that behaves otherwise from
- * hanging the wait.
- */
-#define RECOVER_WAIT_MS 5000
 
 static int
 exit_info(int pidfd, int *status)
@@ -848,6 +882,44 @@ linux_signal_group(struct ward__pidref *c, int sig)
     }
     return (int)syscall(SYS_pidfd_send_signal, c->fd, sig, NULL,
                         WARD_PIDFD_SIGNAL_PROCESS_GROUP);
+}
+
+/*
+ * An autoreaped child whose pidfd other code closed: its pid is its own
+ * only while it runs, and it may end (and the pid be taken) at any moment.
+ * So a new pidfd is opened by pid and compared with the one the handle was
+ * given: the kernels that have CLONE_AUTOREAP have pidfs (Linux 6.9), where
+ * a pidfd's inode names one process and is never given to another, so the
+ * same device and inode prove the same child, and the signal goes through
+ * the new pidfd, which cannot reach anyone else.  Anything else (the pid
+ * gone, another process's inode) is ESRCH: nothing is sent.
+ */
+static int
+linux_signal_lost(struct ward__pidref *c, int sig)
+{
+    struct stat st;
+    int fd, r;
+
+    if (!pidfs || c->fd_ino == 0 || (fd = sys_pidfd_open(c->pid, 0)) == -1) {
+        errno = ESRCH;
+        return -1;
+    }
+    if (fstat(fd, &st) == -1 || (unsigned long long)st.st_dev != c->fd_dev ||
+        (unsigned long long)st.st_ino != c->fd_ino) {
+        close(fd);
+        errno = ESRCH;
+        return -1;
+    }
+    r = sys_pidfd_send_signal(fd, sig);
+    /*
+     * SIGKILL comes from ward_free() with WARD_KILL_ON_FREE, which returns
+     * once the child is gone; with the handle's pidfd lost, this one is
+     * the only way to see it go.
+     */
+    if (r == 0 && sig == SIGKILL)
+        wait_released(fd, RECOVER_WAIT_MS);
+    WARD__KEEP_ERRNO(close(fd));
+    return r;
 }
 
 /* An autoreaped child that has been released (POLLHUP): its pid is free. */
@@ -1058,8 +1130,10 @@ check_task(int dir, const char *tid, void *arg)
  * milliseconds).  The kernel answers in one system call instead: a wait
  * with __WCLONE considers only "clone" children (those whose exit signal is
  * not SIGCHLD) and, whatever the flags, tracees, so it fails with ECHILD
- * exactly when neither exists.  ward's children all signal their exit with
- * SIGCHLD, or are autoreaped ones that no wait considers at all, so any
+ * exactly when neither exists.  ward's children all have SIGCHLD as their
+ * exit signal once they have execed, autoreaped ones too (seen on Linux
+ * 7.3: execve() resets it, though the kernel still sends nothing for
+ * them), and the spawn gate keeps out the moment before that, so any
  * answer but ECHILD names someone else's: a tracee, or a clone child of
  * the program.  WNOWAIT | WNOHANG: nothing is consumed,
  * nothing sleeps.  Async-signal-safe, as the rest.
@@ -1138,5 +1212,6 @@ const struct ward__backend ward__linux_backend = {
     .others_exist = linux_others_exist,
     .released = linux_released,
     .signal_group = linux_signal_group,
+    .signal_lost = linux_signal_lost,
     .atfork_child = linux_atfork_child,
 };

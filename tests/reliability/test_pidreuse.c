@@ -56,6 +56,7 @@
 #include "rel.h"
 
 #include <grp.h>
+#include <poll.h>
 #include <linux/securebits.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -296,13 +297,32 @@ static void scenario_killpg(void)
 /* Dropped while running, reaped by ward later, pid taken: ward leaves it alone. */
 static void scenario_orphan(void)
 {
+    int private = wt_spawns_private();
     ward_child *c = SPAWN(0, "sleep", "20", "exit", "9");
     pid_t p = ward_pid(c), holder;
-    int st;
+    int st, own = -1;
 
+    /*
+     * A child the kernel keeps private is released by the kernel as it
+     * ends, not by ward: it is seen to end through a pidfd of the test's
+     * own, since no wait sees it.
+     */
+    if (private)
+        rel_checkf((own = fcntl(ward_pidfd(c), F_DUPFD_CLOEXEC, 3)) >= 0, "dup: %s",
+                   strerror(errno));
     ward_free(c); /* ward now owns it, and reaps it later */
-    rel_checkf(wt_wait_ended(p) == 0, "the dropped child was reaped before it ended: %s",
-               strerror(errno));
+    if (own >= 0) {
+        struct pollfd pfd = {.fd = own, .events = 0};
+
+        while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
+            ;
+        rel_checkf(pfd.revents & POLLHUP, "the dropped child's pidfd: revents 0x%x",
+                   pfd.revents);
+        close(own);
+    } else {
+        rel_checkf(wt_wait_ended(p) == 0, "the dropped child was reaped before it ended: %s",
+                   strerror(errno));
+    }
     /* Any spawn reaps dropped children that have ended. */
     c = SPAWN(0, "exit", "0");
     wait_ok(c);
@@ -325,6 +345,90 @@ static void scenario_orphan(void)
 }
 
 /*
+ * Spawn children through ward until one has pid target, and return it;
+ * the others are killed and reaped on the way.
+ */
+static ward_child *spawn_on_pid(pid_t target)
+{
+    char buf[32];
+
+    if (cycle_mode == CYCLE_NS_LAST_PID) {
+        snprintf(buf, sizeof buf, "%d", (int)target - 1);
+        rel_checkf(write_file("/proc/sys/kernel/ns_last_pid", buf) == 0,
+                   "writing ns_last_pid: %s", strerror(errno));
+    }
+    for (int i = 0; i < 4 * PID_MAX_NS; i++) {
+        ward_child *c = SPAWN(0, "sleep", "60000");
+
+        if (ward_pid(c) == target)
+            return c;
+        rel_check(ward_kill(c, SIGKILL) == 0);
+        wait_ok(c);
+        ward_free(c);
+    }
+    rel_fail("pid %d never came back after %d spawns (mode %d)", (int)target,
+             4 * PID_MAX_NS, cycle_mode);
+}
+
+static int events_runs, events_status = -1;
+
+static void events_cb(ward_child *c, int status, void *data)
+{
+    (void)c;
+    (void)data;
+    events_runs++;
+    events_status = status;
+}
+
+/*
+ * Two handles with one pid in ward's table.  A child the kernel reaps
+ * itself frees its pid as it ends, before ward has collected it, and a new
+ * child of ward's may take the pid at once.  The events descriptor then
+ * reports the old child's exit under that pid: ward_dispatch() must still
+ * collect the old child and run its callback, and leave the new one be.
+ * Only a kernel-private child can get there: an ordinary one keeps its pid
+ * until ward reaps it.
+ */
+static void scenario_events(void)
+{
+    struct pollfd pfd;
+    ward_child *c, *n;
+    int fd = ward_events_fd();
+    pid_t p;
+
+    rel_checkf(fd >= 0, "ward_events_fd: %s", strerror(errno));
+    if (!wt_spawns_private())
+        rel_skip("ward's children are ordinary ones here (kernel-private ones come with "
+                 "Linux 7.1): a pid stays the child's until ward reaps it, so two "
+                 "handles never share one");
+    c = SPAWN(0, "exit", "5");
+    p = ward_pid(c);
+    rel_check(ward_setcallback(c, events_cb, NULL) == 0);
+    /* Released by the kernel: the pid is free. */
+    pfd = (struct pollfd){.fd = ward_pidfd(c), .events = 0};
+    while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
+        ;
+    rel_checkf(pfd.revents & POLLHUP, "the child's pidfd: revents 0x%x", pfd.revents);
+    n = spawn_on_pid(p);
+    for (double end = wt_now_ms() + wt_ms(2000); events_runs == 0 && wt_now_ms() < end;) {
+        pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+        (void)poll(&pfd, 1, 10);
+        rel_check(ward_dispatch() >= 0);
+    }
+    rel_checkf(events_runs == 1, "the callback of the ended child whose pid %d a new child "
+               "took ran %d times", (int)p, events_runs);
+    rel_checkf(WIFEXITED(events_status) && WEXITSTATUS(events_status) == 5,
+               "the callback got status 0x%x, expected exit 5", events_status);
+    rel_checkf(ward_trywait(n, NULL) == -1 && errno == EAGAIN,
+               "the new child on pid %d: ward_trywait: %s", (int)p, strerror(errno));
+    rel_check(ward_kill(n, SIGKILL) == 0);
+    wait_ok(n);
+    ward_free(n);
+    ward_free(c);
+    rel_note("pid %d shared by an ended child and a new one; ", (int)p);
+}
+
+/*
  * Reaped by a thief outside ward (a plain waitpid), pid taken.  The status
  * is recovered where the kernel keeps it (pidfd, Linux 6.15), else the
  * wait fails with ECHILD (which of the two: stolen_recovers, found out by
@@ -335,7 +439,12 @@ static int stolen_recovers = -1;
 
 static void scenario_stolen(void)
 {
-    ward_child *c = SPAWN(0, "exit", "10");
+    /*
+     * WARD_RUSAGE: an ordinary child, which a thief can reap; by default
+     * Linux 7.1 and later make ward's children kernel-private, and no
+     * thief gets them.
+     */
+    ward_child *c = SPAWN(WARD_RUSAGE, "exit", "10");
     pid_t p = ward_pid(c), holder, r2;
     struct timespec dl;
     int st = -1, hst = -1, r, e, alive;
@@ -762,6 +871,7 @@ static void run_in_namespaces(void (*scenario)(void))
 NS_TEST(kill_and_waits_after_ward_reaped, scenario_kill)
 NS_TEST(killpg_after_the_leader_was_reaped, scenario_killpg)
 NS_TEST(dropped_child_reaped_by_ward_then_reused, scenario_orphan)
+NS_TEST(events_find_an_ended_child_whose_pid_a_new_one_took, scenario_events)
 /*
  * The posix backend has no process descriptor: once a thief outside ward
  * (and outside libward-guard) has reaped a child, its pid is all ward holds,
