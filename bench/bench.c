@@ -13,7 +13,7 @@
  * a round (the contender against the floor measured moments apart), then
  * their median.
  *
- *   ward-bench --child PATH [--quick] [--out DIR] [--only a,b,...]
+ *   ward-bench --child PATH [--quick | --small] [--out DIR] [--only a,b,...]
  *   ward-bench --child PATH --check [--only a,b,...]
  *
  * --check measures nothing: it checks that the floor and ward start the child
@@ -72,6 +72,19 @@ static const struct config quick = {
     .lat_batch = 5, .lat_rounds_plain = 2, .lat_rounds_idle = 2,
     .ballast_mib = 64, .idle_n = 50, .mass_n = 300, .mem_n = 100,
     .limit_n = 40, .rounds_threads = 1, .threads_ms = 3,
+};
+
+/*
+ * A small machine, such as a kernel booted under emulation (the ratio of
+ * ward to ward-reapable on Linux 7.1+, doc/PERFORMANCE.md): enough rounds
+ * for a median, small ballast and populations.
+ */
+static const struct config small = {
+    .rounds_plain = 15, .rounds_ballast = 5, .rounds_idle = 5, .rounds_mass = 1,
+    .batch_ms = 30,
+    .lat_batch = 5, .lat_rounds_plain = 10, .lat_rounds_idle = 5,
+    .ballast_mib = 64, .idle_n = 200, .mass_n = 500, .mem_n = 200,
+    .limit_n = 40, .rounds_threads = 3, .threads_ms = 30,
 };
 
 static struct config cfg;
@@ -1053,6 +1066,8 @@ main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             cfg = quick;
+        else if (strcmp(argv[i], "--small") == 0)
+            cfg = small;
         else if (strcmp(argv[i], "--check") == 0)
             checking = 1;
         else if (strcmp(argv[i], "--child") == 0 && i + 1 < argc)
@@ -1062,7 +1077,7 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: ward-bench --child PATH [--quick | --check] [--out DIR] "
+            fprintf(stderr, "usage: ward-bench --child PATH [--quick | --small | --check] [--out DIR] "
                             "[--only a,b]\n");
             return 2;
         }
@@ -1080,6 +1095,12 @@ main(int argc, char **argv)
     for (size_t i = 0; i < ncontenders; i++) {
         if (only != NULL && strcmp(contenders[i].name, "floor") != 0 &&
             !listed(only, contenders[i].name))
+            continue;
+        /*
+         * ward-reapable measures what kernel privacy costs on Linux 7.1+
+         * (doc/PERFORMANCE.md): run only when asked for by name.
+         */
+        if (only == NULL && strcmp(contenders[i].name, "ward-reapable") == 0)
             continue;
         W[nw].c = &contenders[i];
         start_worker(&W[nw], self);
