@@ -1,7 +1,10 @@
 import asyncio
+import gc
 import os
 import signal
+import time
 import unittest
+import warnings
 
 import ward
 import ward.asyncio as wa
@@ -57,6 +60,27 @@ class AsyncioTest(WardTestCase):
             self.assertEqual(self.run_async(main()), 0)
         finally:
             ward.uninstall()
+
+    def test_loop_closed_with_child_running(self):
+        # asyncio.run() ends while the child runs, as when a service shuts
+        # down.  Nothing of that loop may be kept once the program drops
+        # the process: as with asyncio's own transports, the dropped
+        # transport warns, kills the child, and ward reaps it; no
+        # descriptor and no zombie stays behind.
+        async def main():
+            return await wa.create_subprocess_exec("sleep", "10")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            p = asyncio.run(main())
+            pid = p.pid
+            self.assertIsNone(p.returncode)
+            del p
+            gc.collect()
+        deadline = time.monotonic() + 5
+        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+            ward.spawn(["true"]).wait()  # a spawn reaps dropped children
+            time.sleep(0.02)
+        self.assertFalse(os.path.exists("/proc/%d" % pid), "the child is still there")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ that reason).  Exits are learnt from ward's events descriptor
 calls ward_dispatch() and polls the loop's children when it is readable.
 """
 import asyncio
+import weakref
 from asyncio import base_subprocess, subprocess as aio_subprocess
 
 from . import _ward
@@ -28,20 +29,30 @@ class _Transport(base_subprocess.BaseSubprocessTransport):
 
 class _Watcher:
     """The transports of one loop whose children still run, and the reader
-    on ward's events descriptor that finds out when they end."""
+    on ward's events descriptor that finds out when they end.
+
+    Only the loop holds a watcher, through its reader (and a call_soon):
+    while the loop is open, that keeps the transports, as asyncio's child
+    watchers keep theirs until the child ends.  When the loop is closed it
+    drops its readers, and with them the watcher and its transports, so a
+    process the program drops afterwards is closed (killed, with
+    ResourceWarning) as asyncio's own transports are, and its child reaped.
+    _watchers maps a loop to its watcher weakly both ways: a registry that
+    held either would keep a closed loop's children forever.
+    """
 
     def __init__(self, loop):
-        self.loop = loop
+        self.loop = weakref.ref(loop)
         self.transports = set()
         self.fd = None
 
-    def add(self, transp):
+    def add(self, loop, transp):
         self.transports.add(transp)
         if self.fd is None:
             self.fd = _ward.events_fd()
-            self.loop.add_reader(self.fd, self.check)
+            loop.add_reader(self.fd, self.check)
         # The child may have ended before the reader was there.
-        self.loop.call_soon(self.check)
+        loop.call_soon(self.check)
 
     def check(self):
         _ward.dispatch()
@@ -50,20 +61,24 @@ class _Watcher:
             if rc is not None:
                 self.transports.discard(transp)
                 transp._process_exited(rc)
-        if not self.transports and self.fd is not None:
-            self.loop.remove_reader(self.fd)
+        loop = self.loop()
+        if not self.transports and self.fd is not None and loop is not None:
+            loop.remove_reader(self.fd)
             self.fd = None
-            _watchers.pop(self.loop, None)
+            if _watchers.get(loop) is not None and _watchers[loop]() is self:
+                del _watchers[loop]
 
 
-_watchers = {}
+_watchers = weakref.WeakKeyDictionary()
 
 
 def _watch(loop, transp):
-    w = _watchers.get(loop)
-    if w is None or w.loop.is_closed():
-        w = _watchers[loop] = _Watcher(loop)
-    w.add(transp)
+    ref = _watchers.get(loop)
+    w = ref() if ref is not None else None
+    if w is None or loop.is_closed():
+        w = _Watcher(loop)
+        _watchers[loop] = weakref.ref(w)
+    w.add(loop, transp)
 
 
 async def _subprocess(args, shell, stdin, stdout, stderr, limit, kwds):
