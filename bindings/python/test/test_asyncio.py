@@ -2,6 +2,7 @@ import asyncio
 import gc
 import os
 import signal
+import threading
 import time
 import unittest
 import warnings
@@ -60,6 +61,35 @@ class AsyncioTest(WardTestCase):
             self.assertEqual(self.run_async(main()), 0)
         finally:
             ward.uninstall()
+
+    def test_loops_in_two_threads(self):
+        # A service with an event loop in each of two threads.  ward's
+        # events descriptor is one for the process, and ward.dispatch()
+        # on either loop reaps the children of both: the other loop must
+        # still learn that its child ended, not wait for it forever.
+        stop = threading.Event()
+        errors = []
+
+        async def children(seconds, n):
+            for _ in range(n):
+                p = await wa.create_subprocess_exec("sleep", seconds)
+                self.assertEqual(await asyncio.wait_for(p.wait(), 10), 0)
+
+        def other():
+            try:
+                while not stop.is_set():
+                    asyncio.run(children("0", 5))
+            except BaseException as e:  # noqa: B036 -- reported below
+                errors.append(e)
+
+        t = threading.Thread(target=other)
+        t.start()
+        try:
+            asyncio.run(children("0.2", 5))
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(errors, [])
 
     def test_loop_closed_with_child_running(self):
         # asyncio.run() ends while the child runs, as when a service shuts

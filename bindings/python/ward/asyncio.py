@@ -9,9 +9,12 @@ ward.Popen child: no child watcher is involved (asyncio's reap with
 os.waitpid, which would take other code's children, and are deprecated for
 that reason).  Exits are learnt from ward's events descriptor
 (ward_events_fd(3)) with loop.add_reader(): one reader per loop, which
-calls ward_dispatch() and polls the loop's children when it is readable.
+calls ward_dispatch() and polls the loop's children when it is readable,
+and has the other loops (in other threads) poll theirs, whose children
+ward_dispatch() reaped too.
 """
 import asyncio
+import threading
 import weakref
 from asyncio import base_subprocess, subprocess as aio_subprocess
 
@@ -55,7 +58,30 @@ class _Watcher:
         loop.call_soon(self.check)
 
     def check(self):
+        """The reader: reap what ended, then look at every loop's children."""
         _ward.dispatch()
+        self.poll()
+        # ward.dispatch() reaped every private child that had ended, those
+        # of other loops (in other threads) too, and the events descriptor,
+        # one for the whole process, is no longer readable for them: their
+        # loops must be told, or they would wait for those children forever.
+        with _lock:
+            others = [r() for r in _watchers.values()]
+        for w in others:
+            if w is not None and w is not self:
+                w.wake()
+
+    def wake(self):
+        """From any thread: make the loop look at its children again."""
+        loop = self.loop()
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self.poll)
+        except RuntimeError:
+            pass  # the loop is closed: nothing will wait for them there
+
+    def poll(self):
         for transp in list(self.transports):
             rc = transp._proc.poll()
             if rc is not None:
@@ -65,19 +91,23 @@ class _Watcher:
         if not self.transports and self.fd is not None and loop is not None:
             loop.remove_reader(self.fd)
             self.fd = None
-            if _watchers.get(loop) is not None and _watchers[loop]() is self:
-                del _watchers[loop]
+            with _lock:
+                if _watchers.get(loop) is not None and _watchers[loop]() is self:
+                    del _watchers[loop]
 
 
+# Loops run in several threads: _lock guards _watchers.
+_lock = threading.Lock()
 _watchers = weakref.WeakKeyDictionary()
 
 
 def _watch(loop, transp):
-    ref = _watchers.get(loop)
-    w = ref() if ref is not None else None
-    if w is None or loop.is_closed():
-        w = _Watcher(loop)
-        _watchers[loop] = weakref.ref(w)
+    with _lock:
+        ref = _watchers.get(loop)
+        w = ref() if ref is not None else None
+        if w is None or loop.is_closed():
+            w = _Watcher(loop)
+            _watchers[loop] = weakref.ref(w)
     w.add(loop, transp)
 
 
