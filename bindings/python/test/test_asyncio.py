@@ -62,6 +62,23 @@ class AsyncioTest(WardTestCase):
         finally:
             ward.uninstall()
 
+    def test_refuses_what_asyncio_refuses(self):
+        # Code ported from asyncio.create_subprocess_exec/_shell gets the
+        # same ValueError for what their bytes streams cannot do, not a
+        # TypeError or a text-mode Popen under asyncio's byte streams.
+        bad = [dict(universal_newlines=True), dict(text=True), dict(encoding="utf-8"),
+               dict(errors="strict"), dict(bufsize=1)]
+        for kw in bad + [dict(shell=True)]:
+            with self.subTest(exec=kw):
+                with self.assertRaises(ValueError):
+                    self.run_async(wa.create_subprocess_exec("true", **kw))
+        for kw in bad + [dict(shell=False)]:
+            with self.subTest(shell=kw):
+                with self.assertRaises(ValueError):
+                    self.run_async(wa.create_subprocess_shell("true", **kw))
+        with self.assertRaises(ValueError):
+            self.run_async(wa.create_subprocess_shell(["true"]))
+
     def test_loops_in_two_threads(self):
         # A service with an event loop in each of two threads.  ward's
         # events descriptor is one for the process, and ward.dispatch()

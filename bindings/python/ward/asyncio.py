@@ -129,13 +129,33 @@ async def _subprocess(args, shell, stdin, stdout, stderr, limit, kwds):
     return aio_subprocess.Process(transp, protocol, loop)
 
 
+def _refuse(kwds, shell):
+    """The ValueErrors of loop.subprocess_exec() and subprocess_shell():
+    the streams are bytes, unbuffered, and shell is the helper's."""
+    if kwds.pop("universal_newlines", False):
+        raise ValueError("universal_newlines must be False")
+    if kwds.pop("shell", shell) != shell:
+        raise ValueError("shell must be %s" % shell)
+    if kwds.pop("bufsize", 0) != 0:
+        raise ValueError("bufsize must be 0")
+    if kwds.pop("text", None):
+        raise ValueError("text must be False")
+    for name in ("encoding", "errors"):
+        if kwds.pop(name, None) is not None:
+            raise ValueError("%s must be None" % name)
+
+
 async def create_subprocess_exec(program, *args, stdin=None, stdout=None, stderr=None,
                                  limit=2 ** 16, **kwds):
     """asyncio.create_subprocess_exec with a private child."""
+    _refuse(kwds, False)
     return await _subprocess((program,) + args, False, stdin, stdout, stderr, limit, kwds)
 
 
 async def create_subprocess_shell(cmd, stdin=None, stdout=None, stderr=None,
                                   limit=2 ** 16, **kwds):
     """asyncio.create_subprocess_shell with a private child."""
+    if not isinstance(cmd, (bytes, str)):
+        raise ValueError("cmd must be a string")
+    _refuse(kwds, True)
     return await _subprocess(cmd, True, stdin, stdout, stderr, limit, kwds)
