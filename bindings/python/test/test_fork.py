@@ -1,3 +1,4 @@
+import errno
 import os
 import resource
 import signal
@@ -39,6 +40,39 @@ class ForkTest(WardTestCase):
             if w != -1:
                 os.close(w)
             on[0] = False
+
+    def test_fork_private_failure_forks_nothing(self):
+        # With no descriptor left for ward's part, fork_private() raises,
+        # and no child may be left running the caller's child branch
+        # while the parent is told that the fork failed.
+        marker = "/tmp/ward-fork-failure.%d" % os.getpid()
+        limits = resource.getrlimit(resource.RLIMIT_NOFILE)
+        held = []
+        try:
+            top = max(int(n) for n in os.listdir("/proc/self/fd"))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (top + 8, limits[1]))
+            try:
+                while True:
+                    held.append(os.open("/dev/null", os.O_RDONLY))
+            except OSError:
+                pass
+            os.close(held.pop())  # one free descriptor: not enough for a pipe
+            with self.assertRaises(OSError) as cm:
+                h = ward.fork_private()
+                if h == 0:
+                    os.close(os.open(marker, os.O_CREAT | os.O_WRONLY, 0o600))
+                    os._exit(3)
+                h.wait()
+            self.assertEqual(cm.exception.errno, errno.EMFILE)
+        finally:
+            for fd in held:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+        time.sleep(0.2)
+        exists = os.path.exists(marker)
+        if exists:
+            os.unlink(marker)
+        self.assertFalse(exists, "the child branch ran although fork_private() raised")
 
     def test_fork_private_invisible(self):
         ward.install()

@@ -129,6 +129,24 @@ class PopenTest(WardTestCase):
         with self.assertRaises(subprocess.TimeoutExpired):
             ward.run(["sleep", "10"], timeout=0.2)
 
+    def test_run_timeout_with_grandchild_holding_the_pipe(self):
+        # As subprocess.run on POSIX: after the timeout the child is killed
+        # and waited for, and TimeoutExpired carries the output read so
+        # far.  Reading the pipes to their end instead would wait for a
+        # grandchild that holds them (a shell's background job) however
+        # long it runs.  The grandchild prints its pid and is killed here.
+        t = time.monotonic()
+        with self.assertRaises(subprocess.TimeoutExpired) as cm:
+            ward.run("sleep 20 & echo $!; wait", shell=True, capture_output=True,
+                     timeout=0.5)
+        elapsed = time.monotonic() - t
+        out = cm.exception.stdout
+        if out:
+            os.kill(int(out), signal.SIGKILL)
+        self.assertLess(elapsed, 10, "run() waited for the grandchild")
+        self.assertRegex(out, rb"^[0-9]+\n$")
+        self.assertIsNone(cm.exception.stderr)  # nothing read from it yet
+
     def test_signals(self):
         for meth, sig in (("terminate", signal.SIGTERM), ("kill", signal.SIGKILL)):
             with ward.Popen(["sleep", "10"]) as p:

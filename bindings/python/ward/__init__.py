@@ -355,9 +355,12 @@ def run(*popenargs, input=None, capture_output=False, timeout=None, check=False,
     with Popen(*popenargs, **kwargs) as process:
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
-        except TimeoutExpired as exc:
+        except TimeoutExpired:
+            # As subprocess.run on POSIX: communicate() already put the
+            # output read so far into the exception.  Reading the pipes to
+            # their end here would wait for any grandchild holding them.
             process.kill()
-            exc.stdout, exc.stderr = process.communicate()
+            process.wait()
             raise
         except:  # noqa: E722
             process.kill()

@@ -76,6 +76,8 @@ static __thread int tl_prepared;        /* ward_fork_prepare() holds the gate */
 static __thread int tl_pipe[2] = { -1, -1 }; /* the child tells its pid */
 static __thread ward_child *tl_child;   /* the handle made in the parent */
 static __thread int tl_err;             /* or why there is none */
+static __thread int tl_refused;         /* ward_fork_prepare() failed: the
+                                           child must end at once */
 
 /* ---- PrivateHandle ------------------------------------------------------- */
 
@@ -589,19 +591,28 @@ atfork_prepare(void)
     if (!tl_want)
         return;
     tl_want = 0;
-    tl_child = NULL;
-    tl_err = 0;
-    if (pipe2(tl_pipe, O_CLOEXEC) == -1) {
-        tl_err = errno;
-        return;
-    }
     if (ward_fork_prepare() == -1) {
+        /*
+         * fork() cannot be stopped from here: the child it makes ends in
+         * atfork_child() before any Python code runs, and the parent
+         * reaps it and raises.
+         */
         tl_err = errno;
-        close(tl_pipe[0]);
-        close(tl_pipe[1]);
+        tl_refused = 1;
         return;
     }
     tl_prepared = 1;
+}
+
+static void
+close_fork_pipe(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (tl_pipe[i] != -1) {
+            close(tl_pipe[i]);
+            tl_pipe[i] = -1;
+        }
+    }
 }
 
 static void
@@ -614,10 +625,11 @@ atfork_parent(void)
         return;
     tl_prepared = 0;
     close(tl_pipe[1]);
+    tl_pipe[1] = -1;
     /* EOF: fork() failed (glibc runs the parent handlers then too). */
     while ((n = read(tl_pipe[0], &pid, sizeof(pid))) == -1 && errno == EINTR)
         ;
-    close(tl_pipe[0]);
+    close_fork_pipe();
     if (n != (ssize_t)sizeof(pid))
         pid = -1;
     tl_child = ward_fork_parent(pid, 0);
@@ -630,19 +642,29 @@ atfork_child(void)
 {
     pid_t me;
 
+    if (tl_refused)
+        _exit(127); /* the parent raises; the caller's child code must not run */
     if (!tl_prepared)
         return;
     tl_prepared = 0;
     ward_fork_child();
     me = getpid();
     close(tl_pipe[0]);
+    tl_pipe[0] = -1;
     while (write(tl_pipe[1], &me, sizeof(me)) == -1 && errno == EINTR)
         ;
-    close(tl_pipe[1]);
+    close_fork_pipe();
 }
 
 /*
  * _fork_private(os_fork) -> 0 in the child, a PrivateHandle in the parent.
+ *
+ * Whatever can fail before the fork (the pipe) fails here, with no fork.
+ * If ward's part fails around the fork, the parent gets an exception and
+ * no child is left running the caller's child branch: a child whose
+ * ward_fork_prepare() failed ends in atfork_child(), and one that
+ * ward_fork_parent() could not take (out of memory) is killed; either is
+ * reaped here.
  */
 static PyObject *
 py_fork_private(PyObject *self, PyObject *os_fork)
@@ -651,11 +673,20 @@ py_fork_private(PyObject *self, PyObject *os_fork)
     long pid;
 
     (void)self;
+    if (pipe2(tl_pipe, O_CLOEXEC) == -1) {
+        tl_pipe[0] = tl_pipe[1] = -1;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    tl_child = NULL;
+    tl_err = 0;
+    tl_refused = 0;
     tl_want = 1;
     r = PyObject_CallNoArgs(os_fork);
     tl_want = 0;
+    close_fork_pipe(); /* still open if the prepare handler did not run */
     if (r == NULL) {
         /* os.fork() failed (or a hook raised before it forked). */
+        tl_refused = 0;
         if (tl_child != NULL) {
             ward_free(tl_child);
             tl_child = NULL;
@@ -669,7 +700,16 @@ py_fork_private(PyObject *self, PyObject *os_fork)
     if (pid == 0)
         return PyLong_FromLong(0);
     if (tl_child == NULL) {
-        errno = tl_err != 0 ? tl_err : EAGAIN;
+        int err = tl_err != 0 ? tl_err : EAGAIN;
+
+        Py_BEGIN_ALLOW_THREADS
+        if (!tl_refused)
+            kill((pid_t)pid, SIGKILL);
+        while (waitpid((pid_t)pid, NULL, 0) == -1 && errno == EINTR)
+            ;
+        Py_END_ALLOW_THREADS
+        tl_refused = 0;
+        errno = err;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     r = handle_wrap(tl_child, 0);
