@@ -433,19 +433,42 @@ log_name(const struct test *t)
     return s;
 }
 
+/*
+ * Give every test its --log-dir path before any runs.  Different names can
+ * make the same file name ("sub/a.t" and "sub_a.t", a test given twice, "a.t"
+ * repeated and a test called "a.t.2"): a later one gets ".2", ".3"... before
+ * ".log", so that no test's log is written over by another's.
+ */
+static void
+name_logs(struct harness *h)
+{
+    for (size_t i = 0; i < h->ts.n; i++) {
+        struct test *t = &h->ts.v[i];
+        char *name = log_name(t);
+
+        name[strlen(name) - strlen(".log")] = '\0';
+        for (unsigned k = 1;; k++) {
+            size_t j;
+
+            t->log_path = k == 1 ? xasprintf("%s/%s.log", h->log_dir, name)
+                                 : xasprintf("%s/%s.%u.log", h->log_dir, name, k);
+            for (j = 0; j < i && strcmp(h->ts.v[j].log_path, t->log_path) != 0; j++)
+                ;
+            if (j == i)
+                break;
+            free(t->log_path);
+        }
+        free(name);
+    }
+}
+
 static void
 open_log(struct harness *h, struct test *t)
 {
-    if (h->driver) {
+    if (h->driver)
         t->log_path = xstrdup(h->log_file);
-    } else if (h->log_dir != NULL) {
-        char *name = log_name(t);
-
-        t->log_path = xasprintf("%s/%s", h->log_dir, name);
-        free(name);
-    } else {
+    else if (h->log_dir == NULL)
         return;
-    }
     t->log_fd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (t->log_fd == -1)
         die(h, t->log_path);
@@ -1406,6 +1429,8 @@ test_main(int argc, char **argv)
     choose_tests(&h);
     if (h.log_dir != NULL && mkdir(h.log_dir, 0777) == -1 && errno != EEXIST)
         fatal(EXIT_FAILED, h.log_dir, strerror(errno));
+    if (h.log_dir != NULL)
+        name_logs(&h);
     if (h.junit_path != NULL) {
         int fd = open(h.junit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 
