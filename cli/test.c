@@ -676,6 +676,18 @@ loop(struct harness *h, int sigfd, int evfd)
             if (h->pfd[i].revents != 0)
                 read_stream(h->pfd_tail[i]);
         }
+        /*
+         * "Bail out!" stops the run when it is read, not when its program
+         * ends: a program may go on for long after it, and no test is to
+         * start in the meantime.  Only output read as TAP can bail out.
+         */
+        for (size_t i = 0; i < h->nrun && h->bailed == NULL; i++) {
+            struct test *t = h->run[i];
+
+            if (t->tap.bailed &&
+                (h->tap_mode == TAP_ALWAYS || (h->tap_mode == TAP_AUTO && t->tap.seen_tap)))
+                h->bailed = t;
+        }
         if (h->dispatch_needed || (h->pfd[1].revents & POLLIN)) {
             h->dispatch_needed = false;
             if (ward_dispatch() == -1)
