@@ -494,6 +494,12 @@ xml_text(FILE *out, const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         size_t len = utf8_len(p + i, n - i);
 
+        /* U+FFFE and U+FFFF are not XML characters either. */
+        if (len == 3 && p[i] == 0xef && p[i + 1] == 0xbf && p[i + 2] >= 0xbe) {
+            putc('?', out);
+            i += len;
+            continue;
+        }
         if (len > 1) {
             fwrite(p + i, 1, len, out);
             i += len;
@@ -578,13 +584,9 @@ terminal_line(FILE *out, const char *s)
     size_t room = terminal_width() - 1;
 
     while (*p != '\0' && room > 0) {
-        size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
-                                 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
-        size_t i;
+        size_t n = utf8_len(p, strnlen((const char *)p, 4));
 
-        for (i = 1; i < n && (p[i] & 0xc0) == 0x80; i++)
-            ;
-        if (n == 0 || i < n || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
             putc('?', out);
             p++;
         } else {
