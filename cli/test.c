@@ -1482,6 +1482,15 @@ test_main(int argc, char **argv)
     if (h.state_path != NULL && !h.driver)
         state_save(&h);
 
+    /*
+     * An interrupted driver leaves no log and no .trs, as Automake's
+     * test-driver: a half log without its result must not look up to date
+     * to make, and the test runs again next time.
+     */
+    if (h.driver && h.stop_sig > 0) {
+        (void)unlink(h.log_file);
+        (void)unlink(h.trs_file);
+    }
     if (h.stop_sig > 0)
         status = 128 + h.stop_sig;
     else if (h.out_broken)
