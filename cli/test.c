@@ -757,6 +757,7 @@ parse_options(struct harness *h, int argc, char **argv)
         { "no-merge", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
         { "comments", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
         { "no-comments", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
+        { "diagnostic-string", required_argument, NULL, OPT_TAP_DRIVER_IGNORED },
         { NULL, 0, NULL, 0 },
     };
     bool driver_flag = false, timeout_given = false;
@@ -880,7 +881,11 @@ parse_options(struct harness *h, int argc, char **argv)
             h->ignore_exit = true;
             break;
         case OPT_TAP_DRIVER_IGNORED:
-            /* tap-driver.sh's: the log always holds both streams, TAP is read from stdout. */
+            /*
+             * tap-driver.sh's: the log always holds both streams, TAP is read
+             * from stdout, and comments are not copied to the console, so
+             * that --diagnostic-string, their prefix there, has no use.
+             */
             break;
         default:
             bad_option(c, argv, before);
