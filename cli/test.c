@@ -475,6 +475,64 @@ open_log(struct harness *h, struct test *t)
     t->out.log_fd = t->err.log_fd = t->log_fd;
 }
 
+/*
+ * The file a shell would have run for argv[0]: PATH is searched for a name
+ * without a slash (an empty entry is the current directory).  NULL if none.
+ */
+static char *
+find_program(const char *name)
+{
+    const char *path = getenv("PATH"), *p, *end;
+
+    if (strchr(name, '/') != NULL)
+        return xstrdup(name);
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (p = path;; p = end + 1) {
+        struct stat st;
+        char *file;
+
+        end = strchrnul(p, ':');
+        file = end == p ? xasprintf("%s", name) : xasprintf("%.*s/%s", (int)(end - p), p, name);
+        if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && access(file, X_OK) == 0)
+            return file;
+        free(file);
+        if (*end == '\0')
+            return NULL;
+    }
+}
+
+/*
+ * An executable file the kernel cannot run (ENOEXEC: a script without a
+ * "#!" line) is run by /bin/sh, as a shell and execvp() run it, and so as
+ * Automake's test-driver, which runs tests from a shell, does.  errno is
+ * ENOEXEC again if that cannot be done.
+ */
+static ward_child *
+spawn_with_sh(struct harness *h, struct test *t)
+{
+    char *file = t->path != NULL ? xstrdup(t->path) : find_program(t->argv[0]);
+    ward_child *c;
+    size_t n = 0;
+    char **argv;
+
+    if (file == NULL) {
+        errno = ENOEXEC;
+        return NULL;
+    }
+    while (t->argv[n] != NULL)
+        n++;
+    argv = xcalloc(n + 2, sizeof(*argv));
+    argv[0] = "sh";
+    argv[1] = file;
+    for (size_t i = 1; i < n; i++)
+        argv[i + 1] = t->argv[i];
+    c = ward_spawn("/bin/sh", argv, h->attr);
+    free(argv);
+    free(file);
+    return c;
+}
+
 static void
 start_test(struct harness *h, struct test *t)
 {
@@ -484,6 +542,8 @@ start_test(struct harness *h, struct test *t)
     t->deadline = h->timeout > 0 ? deadline_after(h->timeout) : NSEC_NEVER;
     t->kill_deadline = t->drain_deadline = NSEC_NEVER;
     t->child = ward_spawn(t->path, t->argv, h->attr);
+    if (t->child == NULL && errno == ENOEXEC)
+        t->child = spawn_with_sh(h, t);
     if (t->child == NULL) {
         /* Not found, not executable...: the test fails, the run goes on. */
         t->spawn_err = errno;
