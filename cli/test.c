@@ -462,15 +462,25 @@ name_logs(struct harness *h)
     }
 }
 
+/* Is err a limit that a test ending lifts (descriptors, processes)? */
+static bool
+out_of_resources(int err)
+{
+    return err == EMFILE || err == ENFILE || err == EAGAIN;
+}
+
 static void
 open_log(struct harness *h, struct test *t)
 {
-    if (h->driver)
-        t->log_path = xstrdup(h->log_file);
-    else if (h->log_dir == NULL)
+    /* A test that had to wait (see start_test()) keeps its path. */
+    if (h->driver) {
+        if (t->log_path == NULL)
+            t->log_path = xstrdup(h->log_file);
+    } else if (h->log_dir == NULL) {
         return;
+    }
     t->log_fd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (t->log_fd == -1)
+    if (t->log_fd == -1 && !(out_of_resources(errno) && h->nrun > 0))
         die(h, t->log_path);
     t->out.log_fd = t->err.log_fd = t->log_fd;
 }
@@ -533,10 +543,22 @@ spawn_with_sh(struct harness *h, struct test *t)
     return c;
 }
 
-static void
+/*
+ * Start t; false if it could not start only for want of descriptors or
+ * processes while other tests hold them: it then waits, and no more tests
+ * than are running now run at a time from then on, so that a -j beyond
+ * what the limits allow slows the run instead of failing tests.
+ */
+static bool
 start_test(struct harness *h, struct test *t)
 {
+    int err;
+
     open_log(h, t);
+    if (t->log_fd == -1 && (h->driver || h->log_dir != NULL)) {
+        err = errno;
+        goto later;
+    }
     t->out.tap = &t->tap;
     t->start = now_ns();
     t->deadline = h->timeout > 0 ? deadline_after(h->timeout) : NSEC_NEVER;
@@ -544,12 +566,20 @@ start_test(struct harness *h, struct test *t)
     t->child = ward_spawn(t->path, t->argv, h->attr);
     if (t->child == NULL && errno == ENOEXEC)
         t->child = spawn_with_sh(h, t);
+    if (t->child == NULL && out_of_resources(errno) && h->nrun > 0) {
+        err = errno;
+        if (t->log_fd != -1) {
+            (void)close(t->log_fd);
+            t->log_fd = t->out.log_fd = t->err.log_fd = -1;
+        }
+        goto later;
+    }
     if (t->child == NULL) {
         /* Not found, not executable...: the test fails, the run goes on. */
         t->spawn_err = errno;
         t->end = t->start;
         finish_test(h, t);
-        return;
+        return true;
     }
     t->pid = ward_pid(t->child);
     t->state = TEST_RUNNING;
@@ -563,6 +593,15 @@ start_test(struct harness *h, struct test *t)
         die(h, "ward_setcallback");
     /* It may have ended already: make sure a dispatch runs. */
     h->dispatch_needed = true;
+    return true;
+
+later:
+    if (!h->driver && h->jobs > (long)h->nrun) {
+        fprintf(stderr, "ward: running %zu tests at a time, not %ld: %s\n", h->nrun, h->jobs,
+                strerror(err));
+        h->jobs = (long)h->nrun;
+    }
+    return false;
 }
 
 /* ---- the loop -------------------------------------------------------- */
@@ -695,7 +734,11 @@ loop(struct harness *h, int sigfd, int evfd)
 
         while (h->stop_sig == 0 && h->bailed == NULL && h->nrun < (size_t)h->jobs &&
                h->next < h->ts.n)
-            start_test(h, &h->ts.v[h->next++]);
+        {
+            if (!start_test(h, &h->ts.v[h->next]))
+                break;
+            h->next++;
+        }
         if (!h->driver)
             print_ready(h);
         show_progress(h);
