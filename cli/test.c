@@ -733,12 +733,8 @@ loop(struct harness *h, int sigfd, int evfd)
         int sig;
 
         while (h->stop_sig == 0 && h->bailed == NULL && h->nrun < (size_t)h->jobs &&
-               h->next < h->ts.n)
-        {
-            if (!start_test(h, &h->ts.v[h->next]))
-                break;
+               h->next < h->ts.n && start_test(h, &h->ts.v[h->next]))
             h->next++;
-        }
         if (!h->driver)
             print_ready(h);
         show_progress(h);
