@@ -433,40 +433,153 @@ log_name(const struct test *t)
     return s;
 }
 
+/*
+ * Give every test its --log-dir path before any runs.  Different names can
+ * make the same file name ("sub/a.t" and "sub_a.t", a test given twice, "a.t"
+ * repeated and a test called "a.t.2"): a later one gets ".2", ".3"... before
+ * ".log", so that no test's log is written over by another's.
+ */
+static void
+name_logs(struct harness *h)
+{
+    for (size_t i = 0; i < h->ts.n; i++) {
+        struct test *t = &h->ts.v[i];
+        char *name = log_name(t);
+
+        name[strlen(name) - strlen(".log")] = '\0';
+        for (unsigned k = 1;; k++) {
+            size_t j;
+
+            t->log_path = k == 1 ? xasprintf("%s/%s.log", h->log_dir, name)
+                                 : xasprintf("%s/%s.%u.log", h->log_dir, name, k);
+            for (j = 0; j < i && strcmp(h->ts.v[j].log_path, t->log_path) != 0; j++)
+                ;
+            if (j == i)
+                break;
+            free(t->log_path);
+        }
+        free(name);
+    }
+}
+
+/* Is err a limit that a test ending lifts (descriptors, processes)? */
+static bool
+out_of_resources(int err)
+{
+    return err == EMFILE || err == ENFILE || err == EAGAIN;
+}
+
 static void
 open_log(struct harness *h, struct test *t)
 {
+    /* A test that had to wait (see start_test()) keeps its path. */
     if (h->driver) {
-        t->log_path = xstrdup(h->log_file);
-    } else if (h->log_dir != NULL) {
-        char *name = log_name(t);
-
-        t->log_path = xasprintf("%s/%s", h->log_dir, name);
-        free(name);
-    } else {
+        if (t->log_path == NULL)
+            t->log_path = xstrdup(h->log_file);
+    } else if (h->log_dir == NULL) {
         return;
     }
     t->log_fd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (t->log_fd == -1)
+    if (t->log_fd == -1 && !(out_of_resources(errno) && h->nrun > 0))
         die(h, t->log_path);
     t->out.log_fd = t->err.log_fd = t->log_fd;
 }
 
-static void
+/*
+ * The file a shell would have run for argv[0]: PATH is searched for a name
+ * without a slash (an empty entry is the current directory).  NULL if none.
+ */
+static char *
+find_program(const char *name)
+{
+    const char *path = getenv("PATH"), *p, *end;
+
+    if (strchr(name, '/') != NULL)
+        return xstrdup(name);
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (p = path;; p = end + 1) {
+        struct stat st;
+        char *file;
+
+        end = strchrnul(p, ':');
+        file = end == p ? xasprintf("%s", name) : xasprintf("%.*s/%s", (int)(end - p), p, name);
+        if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && access(file, X_OK) == 0)
+            return file;
+        free(file);
+        if (*end == '\0')
+            return NULL;
+    }
+}
+
+/*
+ * An executable file the kernel cannot run (ENOEXEC: a script without a
+ * "#!" line) is run by /bin/sh, as a shell and execvp() run it, and so as
+ * Automake's test-driver, which runs tests from a shell, does.  errno is
+ * ENOEXEC again if that cannot be done.
+ */
+static ward_child *
+spawn_with_sh(struct harness *h, struct test *t)
+{
+    char *file = t->path != NULL ? xstrdup(t->path) : find_program(t->argv[0]);
+    ward_child *c;
+    size_t n = 0;
+    char **argv;
+
+    if (file == NULL) {
+        errno = ENOEXEC;
+        return NULL;
+    }
+    while (t->argv[n] != NULL)
+        n++;
+    argv = xcalloc(n + 2, sizeof(*argv));
+    argv[0] = "sh";
+    argv[1] = file;
+    for (size_t i = 1; i < n; i++)
+        argv[i + 1] = t->argv[i];
+    c = ward_spawn("/bin/sh", argv, h->attr);
+    free(argv);
+    free(file);
+    return c;
+}
+
+/*
+ * Start t; false if it could not start only for want of descriptors or
+ * processes while other tests hold them: it then waits, and no more tests
+ * than are running now run at a time from then on, so that a -j beyond
+ * what the limits allow slows the run instead of failing tests.
+ */
+static bool
 start_test(struct harness *h, struct test *t)
 {
+    int err;
+
     open_log(h, t);
+    if (t->log_fd == -1 && (h->driver || h->log_dir != NULL)) {
+        err = errno;
+        goto later;
+    }
     t->out.tap = &t->tap;
     t->start = now_ns();
     t->deadline = h->timeout > 0 ? deadline_after(h->timeout) : NSEC_NEVER;
     t->kill_deadline = t->drain_deadline = NSEC_NEVER;
     t->child = ward_spawn(t->path, t->argv, h->attr);
+    if (t->child == NULL && errno == ENOEXEC)
+        t->child = spawn_with_sh(h, t);
+    if (t->child == NULL && out_of_resources(errno) && h->nrun > 0) {
+        err = errno;
+        if (t->log_fd != -1) {
+            (void)close(t->log_fd);
+            t->log_fd = t->out.log_fd = t->err.log_fd = -1;
+        }
+        goto later;
+    }
     if (t->child == NULL) {
         /* Not found, not executable...: the test fails, the run goes on. */
         t->spawn_err = errno;
         t->end = t->start;
         finish_test(h, t);
-        return;
+        return true;
     }
     t->pid = ward_pid(t->child);
     t->state = TEST_RUNNING;
@@ -480,6 +593,15 @@ start_test(struct harness *h, struct test *t)
         die(h, "ward_setcallback");
     /* It may have ended already: make sure a dispatch runs. */
     h->dispatch_needed = true;
+    return true;
+
+later:
+    if (!h->driver && h->jobs > (long)h->nrun) {
+        fprintf(stderr, "ward: running %zu tests at a time, not %ld: %s\n", h->nrun, h->jobs,
+                strerror(err));
+        h->jobs = (long)h->nrun;
+    }
+    return false;
 }
 
 /* ---- the loop -------------------------------------------------------- */
@@ -611,8 +733,8 @@ loop(struct harness *h, int sigfd, int evfd)
         int sig;
 
         while (h->stop_sig == 0 && h->bailed == NULL && h->nrun < (size_t)h->jobs &&
-               h->next < h->ts.n)
-            start_test(h, &h->ts.v[h->next++]);
+               h->next < h->ts.n && start_test(h, &h->ts.v[h->next]))
+            h->next++;
         if (!h->driver)
             print_ready(h);
         show_progress(h);
@@ -652,6 +774,18 @@ loop(struct harness *h, int sigfd, int evfd)
         for (size_t i = 2; i < np; i++) {
             if (h->pfd[i].revents != 0)
                 read_stream(h->pfd_tail[i]);
+        }
+        /*
+         * "Bail out!" stops the run when it is read, not when its program
+         * ends: a program may go on for long after it, and no test is to
+         * start in the meantime.  Only output read as TAP can bail out.
+         */
+        for (size_t i = 0; i < h->nrun && h->bailed == NULL; i++) {
+            struct test *t = h->run[i];
+
+            if (t->tap.bailed &&
+                (h->tap_mode == TAP_ALWAYS || (h->tap_mode == TAP_AUTO && t->tap.seen_tap)))
+                h->bailed = t;
         }
         if (h->dispatch_needed || (h->pfd[1].revents & POLLIN)) {
             h->dispatch_needed = false;
@@ -722,6 +856,7 @@ parse_options(struct harness *h, int argc, char **argv)
         { "no-merge", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
         { "comments", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
         { "no-comments", no_argument, NULL, OPT_TAP_DRIVER_IGNORED },
+        { "diagnostic-string", required_argument, NULL, OPT_TAP_DRIVER_IGNORED },
         { NULL, 0, NULL, 0 },
     };
     bool driver_flag = false, timeout_given = false;
@@ -845,7 +980,11 @@ parse_options(struct harness *h, int argc, char **argv)
             h->ignore_exit = true;
             break;
         case OPT_TAP_DRIVER_IGNORED:
-            /* tap-driver.sh's: the log always holds both streams, TAP is read from stdout. */
+            /*
+             * tap-driver.sh's: the log always holds both streams, TAP is read
+             * from stdout, and comments are not copied to the console, so
+             * that --diagnostic-string, their prefix there, has no use.
+             */
             break;
         default:
             bad_option(c, argv, before);
@@ -1406,6 +1545,8 @@ test_main(int argc, char **argv)
     choose_tests(&h);
     if (h.log_dir != NULL && mkdir(h.log_dir, 0777) == -1 && errno != EEXIST)
         fatal(EXIT_FAILED, h.log_dir, strerror(errno));
+    if (h.log_dir != NULL)
+        name_logs(&h);
     if (h.junit_path != NULL) {
         int fd = open(h.junit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 
@@ -1445,6 +1586,15 @@ test_main(int argc, char **argv)
     if (h.state_path != NULL && !h.driver)
         state_save(&h);
 
+    /*
+     * An interrupted driver leaves no log and no .trs, as Automake's
+     * test-driver: a half log without its result must not look up to date
+     * to make, and the test runs again next time.
+     */
+    if (h.driver && h.stop_sig > 0) {
+        (void)unlink(h.log_file);
+        (void)unlink(h.trs_file);
+    }
     if (h.stop_sig > 0)
         status = 128 + h.stop_sig;
     else if (h.out_broken)

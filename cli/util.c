@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 const char *ward_argv0 = "ward";
@@ -493,6 +494,12 @@ xml_text(FILE *out, const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         size_t len = utf8_len(p + i, n - i);
 
+        /* U+FFFE and U+FFFF are not XML characters either. */
+        if (len == 3 && p[i] == 0xef && p[i + 1] == 0xbf && p[i + 2] >= 0xbe) {
+            putc('?', out);
+            i += len;
+            continue;
+        }
         if (len > 1) {
             fwrite(p + i, 1, len, out);
             i += len;
@@ -552,11 +559,50 @@ progress_init(void)
     stdout_tty = isatty(STDOUT_FILENO);
 }
 
+/* The width of the terminal on standard error, 80 if it does not say. */
+static size_t
+terminal_width(void)
+{
+    struct winsize ws;
+
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+/*
+ * Print a live line so that "\r" and "\033[K" can take it back: at most one
+ * column less than the terminal is wide, since a line that wraps leaves its
+ * first rows on the screen at every redraw, and with no control character
+ * or malformed UTF-8 from a test's name, which the terminal would act on or
+ * draw in a width of its own.  A UTF-8 character counts as one column.
+ */
+static void
+terminal_line(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t room = terminal_width() - 1;
+
+    while (*p != '\0' && room > 0) {
+        size_t n = utf8_len(p, strnlen((const char *)p, 4));
+
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+            putc('?', out);
+            p++;
+        } else {
+            fwrite(p, 1, n, out);
+            p += n;
+        }
+        room--;
+    }
+}
+
 void
 progress_update(const char *fmt, ...)
 {
     va_list ap;
     nsec_t now;
+    char line[512];
 
     if (progress_tty != 1)
         return;
@@ -565,10 +611,11 @@ progress_update(const char *fmt, ...)
     if (progress_shown && now - progress_last < 50 * NSEC_PER_MSEC)
         return;
     progress_last = now;
-    fputs("\r", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    (void)vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    fputs("\r", stderr);
+    terminal_line(stderr, line);
     fputs("\033[K", stderr);
     fflush(stderr);
     progress_shown = 1;

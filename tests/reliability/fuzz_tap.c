@@ -12,6 +12,10 @@
  * plan that the number of results does not meet is a parse error; 1..0
  * skips the whole program; a TAP program fails exactly when a result
  * fails or a parse error was found.
+ *
+ * The same output, written into a JUnit report by xml_text() (cli/util.c),
+ * must be character data an XML 1.0 parser takes: UTF-8, no character
+ * outside XML's Char production, no bare '<' or '&'.
  */
 #include "fuzz.h"
 
@@ -34,6 +38,57 @@ static void read_all(struct tapr *r, const uint8_t *data, size_t size, const uin
     }
     tapr_feed(r, (const char *)data + pos, size - pos);
     tapr_end(r);
+}
+
+/* A well-formed UTF-8 character at p[0..n): its code point, its length in *len; -1 if none. */
+static long utf8_at(const unsigned char *p, size_t n, size_t *len)
+{
+    long cp;
+    size_t k;
+
+    if (p[0] < 0x80) {
+        *len = 1;
+        return p[0];
+    }
+    k = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+    if (k == 0 || k > n || p[0] > 0xf4)
+        return -1;
+    cp = p[0] & (0x7f >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000))
+        return -1;
+    *len = k;
+    return cp;
+}
+
+/* What xml_text() makes of data, checked against XML 1.0's Char production. */
+static void check_xml(const uint8_t *data, size_t size)
+{
+    char *out = NULL;
+    size_t len = 0, k;
+    FILE *f = open_memstream(&out, &len);
+
+    FUZZ_CHECK(f != NULL, "open_memstream");
+    xml_text(f, (const char *)data, size);
+    FUZZ_CHECK(fclose(f) == 0, "fclose");
+    for (size_t i = 0; i < len; i += k) {
+        long cp = utf8_at((const unsigned char *)out + i, len - i, &k);
+
+        FUZZ_CHECK(cp >= 0, "xml_text: not UTF-8 at byte %zu", i);
+        FUZZ_CHECK(cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
+                       (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff),
+                   "xml_text: U+%04lX is not an XML character", cp);
+        FUZZ_CHECK(cp != '<', "xml_text: a bare '<'");
+        if (cp == '&')
+            FUZZ_CHECK(strncmp(out + i, "&amp;", 5) == 0 || strncmp(out + i, "&lt;", 4) == 0 ||
+                           strncmp(out + i, "&gt;", 4) == 0 || strncmp(out + i, "&quot;", 6) == 0,
+                       "xml_text: a bare '&'");
+    }
+    free(out);
 }
 
 static int same_str(const char *a, const char *b)
@@ -96,5 +151,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(a.plan < 0 || a.seen_tap, "a plan, yet not TAP");
     tapr_release(&a);
     tapr_release(&b);
+    check_xml(data, size);
     return 0;
 }
