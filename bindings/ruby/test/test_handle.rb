@@ -163,13 +163,21 @@ class TestHandle < WardTest::Case
 
   def test_select_many
     skip "no process descriptor on the posix backend" if Ward.backend == "posix"
-    hs = [0.3, 0.1, 0.2].map { |d| spawn("sleep", d.to_s) }
-    order = []
-    until order.size == 3
-      ready, = IO.select(hs - order, nil, nil, 10)
-      order.concat(ready.each(&:wait))
+    # Each child ends when its pipe is closed, in an order the test
+    # chooses (not by sleeps, which a loaded machine reorders): select
+    # must name exactly the one that ended, and not the others.
+    # Ruby makes its pipes non-blocking: the child's read must block.
+    require "io/nonblock"
+    pipes = Array.new(3) { IO.pipe.each { |io| io.nonblock = false } }
+    hs = pipes.map { |r, _| spawn("/bin/sh", "-c", "read x; exit 0", in: r) }
+    pipes.each { |r, _| r.close }
+    [1, 2, 0].each do |i|
+      refute IO.select(hs.reject(&:reaped?), nil, nil, 0), "ready before its pipe closed"
+      pipes[i][1].close
+      ready, = IO.select(hs.reject(&:reaped?), nil, nil, 10)
+      assert_equal [hs[i]], ready
+      assert_equal 0, hs[i].wait.exitstatus
     end
-    assert_equal [hs[1], hs[2], hs[0]], order
   end
 
   def test_no_new
