@@ -728,6 +728,31 @@ WT_FN ward_child *wt_spawnv(const ward_attr *attr, const char *const *ops)
 #define wt_spawn(attr, ...)                                                  \
     wt_spawnv((attr), (const char *const[]){__VA_ARGS__, NULL})
 
+/*
+ * Spawn an ordinary, reapable child, whose status a thief can take and
+ * whose resource usage ward keeps: WARD_RUSAGE.  On Linux 7.1 and later
+ * ward's children are kernel-private by default (no thief can take their
+ * status, and they have no resource usage); with this flag a spawn makes an
+ * ordinary child there too, as every spawn does elsewhere, so the tests of
+ * a stolen status and of ward_rusage() hold on every kernel.  Fails the
+ * test if the spawn fails.
+ */
+WT_FN ward_child *wt_spawnv_reapable(const char *const *ops)
+{
+    ward_attr *a = ward_attr_new();
+    ward_child *c;
+
+    cr_assert_not_null(a);
+    cr_assert_eq(ward_attr_setflags(a, WARD_RUSAGE), 0);
+    c = wt_spawnv(a, ops);
+    cr_assert_not_null(c, "ward_spawn: %s", strerror(errno));
+    ward_attr_free(a);
+    return c;
+}
+
+#define wt_spawn_reapable(...)                                               \
+    wt_spawnv_reapable((const char *const[]){__VA_ARGS__, NULL})
+
 /* Spawn and fail the test if the spawn fails. */
 #define wt_spawn_ok(attr, ...)                                               \
     ({                                                                       \

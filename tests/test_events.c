@@ -192,27 +192,6 @@ Test(events, errors)
  */
 
 /*
- * A child a thief can reap: an ordinary one.  On Linux 7.1 and later
- * ward's children are kernel-private by default, and no thief can take
- * their status (the autoreap suite checks that); a spawn that asks for
- * resource usage (WARD_RUSAGE) still makes an ordinary child there, as
- * every spawn does elsewhere, so these tests check the recovery of a
- * stolen status on every kernel.
- */
-static ward_child *
-spawn_stealable(const char *code)
-{
-    ward_attr *a = ward_attr_new();
-    ward_child *c;
-
-    cr_assert_not_null(a);
-    cr_assert_eq(ward_attr_setflags(a, WARD_RUSAGE), 0);
-    c = wt_spawn_ok(a, "exit", code);
-    ward_attr_free(a);
-    return c;
-}
-
-/*
  * Reap pid behind ward's back, the way a SIGCHLD handler in a program does.
  * Returns 0 and the status it took, or an errno value.
  */
@@ -265,7 +244,7 @@ assert_lost(const char *what, struct outcome o, int untouched)
 Test(events, stolen_status_recovered_or_echild)
 {
     int recovers = wt_recovers_stolen_status();
-    ward_child *c = spawn_stealable("42");
+    ward_child *c = wt_spawn_reapable("exit", "42");
     struct outcome w1 = {0, 0, -1}, w2 = {0, 0, -1}, tw = {0, 0, -1};
     struct outcome ru = {0, 0, -1}, sig = {0, 0, -1};
     int stolen = -1, theft;
@@ -311,7 +290,7 @@ Test(events, stolen_status_forced_old_kernel_path)
      */
     setenv("WARD_NO_PIDFD_INFO", "1", 1);
     cr_assert_not(wt_recovers_stolen_status());
-    c = spawn_stealable("42");
+    c = wt_spawn_reapable("exit", "42");
     theft = steal(ward_pid(c), &stolen);
     RECORD(w, ward_wait(c, &w.status));
     ward_free(c);
@@ -323,7 +302,7 @@ Test(events, stolen_status_reaches_callback)
 {
     int recovers = wt_recovers_stolen_status();
     struct seen s = { 0 };
-    ward_child *c = spawn_stealable("6");
+    ward_child *c = wt_spawn_reapable("exit", "6");
     int set, dispatched, again, same, stolen = -1, theft;
 
     set = ward_setcallback(c, on_exit_cb, &s);

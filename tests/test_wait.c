@@ -531,24 +531,6 @@ Test(wait, rusage)
     wt_reap_exit(c, 0);
 }
 
-/*
- * A child whose resource usage ward keeps: asked for with WARD_RUSAGE,
- * without which a child the kernel keeps private (Linux 7.1 and later, by
- * default) has none (ward_rusage(3): ENODATA, checked below).
- */
-static ward_child *spawn_rusage(const char *const *ops)
-{
-    ward_attr *a = ward_attr_new();
-    ward_child *c;
-
-    cr_assert_not_null(a);
-    cr_assert_eq(ward_attr_setflags(a, WARD_RUSAGE), 0);
-    c = wt_spawnv(a, ops);
-    cr_assert_not_null(c, "ward_spawn: %s", strerror(errno));
-    ward_attr_free(a);
-    return c;
-}
-
 Test(wait, rusage_default_spawn)
 {
     int private = wt_spawns_private();
@@ -565,7 +547,7 @@ Test(wait, rusage_default_spawn)
 
 Test(wait, rusage_after_reap)
 {
-    ward_child *c = spawn_rusage((const char *const[]){"spin", "300", NULL});
+    ward_child *c = wt_spawn_reapable("spin", "300");
     struct rusage ru, ru2;
     double cpu;
 
@@ -597,8 +579,8 @@ Test(wait, rusage_after_reap)
 
 Test(wait, rusage_is_the_childs_own)
 {
-    ward_child *a = spawn_rusage((const char *const[]){"spin", "300", NULL});
-    ward_child *b = spawn_rusage((const char *const[]){"0", NULL});
+    ward_child *a = wt_spawn_reapable("spin", "300");
+    ward_child *b = wt_spawn_reapable("0");
     struct rusage ra, rb;
 
     (void)wt_wait_ok(a);

@@ -526,30 +526,10 @@ Test(waitany, blocking_wait_outlives_private_children)
 
 /* ---- A raw thief -------------------------------------------------------- */
 
-/*
- * A child a thief can reap: an ordinary one.  On Linux 7.1 and later ward's
- * children are kernel-private by default and no thief can take their
- * status (tests/test_autoreap.c); a spawn with WARD_RUSAGE still makes an
- * ordinary child there, as every spawn does elsewhere, so the recovery of
- * a stolen status stays tested on every kernel.
- */
-static ward_child *spawn_stealable(const char *const *ops)
-{
-    ward_attr *a = ward_attr_new();
-    ward_child *c;
-
-    cr_assert_not_null(a);
-    cr_assert_eq(ward_attr_setflags(a, WARD_RUSAGE), 0);
-    c = wt_spawnv(a, ops);
-    cr_assert_not_null(c, "ward_spawn: %s", strerror(errno));
-    ward_attr_free(a);
-    return c;
-}
-
 Test(waitany, raw_thief_status_recovered_or_echild)
 {
     int recovers = wt_recovers_stolen_status();
-    ward_child *c = spawn_stealable((const char *const[]){"13", NULL});
+    ward_child *c = wt_spawn_reapable("13");
     pid_t pid = ward_pid(c), got;
     struct rusage ru;
     int st = -1, st2 = -2, stolen = -1, ew, r, e, r2, e2, rr, er, rk, ek;
@@ -750,7 +730,7 @@ struct recover_tally {
 };
 
 /*
- * Spawn n ordinary helpers (spawn_stealable()), one after the other, that
+ * Spawn n ordinary helpers (wt_spawnv_reapable()), one after the other, that
  * exit with i % 256 (after moving to CPU cpu if cpu >= 0), and wait for
  * each on its handle.
  */
@@ -764,8 +744,8 @@ static void recover_run(int n, int cpu, struct recover_tally *t)
 
         snprintf(k, sizeof(k), "%d", i % 256);
         snprintf(cpus, sizeof(cpus), "%d", cpu);
-        c = cpu >= 0 ? spawn_stealable((const char *const[]){"cpu", cpus, "exit", k, NULL})
-                     : spawn_stealable((const char *const[]){k, NULL});
+        c = cpu >= 0 ? wt_spawn_reapable("cpu", cpus, "exit", k)
+                     : wt_spawn_reapable(k);
         r = ward_wait(c, &st);
         e = errno;
         ward_free(c);
