@@ -135,8 +135,8 @@ static int holder_alive(pid_t pid)
     return si.si_pid == 0;
 }
 
-/* Fork until a new process has pid target; it then runs holder_main(). */
-static pid_t take_pid(pid_t target)
+/* Where the namespace's last pid can be set, make target the next one. */
+static void aim_next_pid(pid_t target)
 {
     char buf[32];
 
@@ -145,6 +145,12 @@ static pid_t take_pid(pid_t target)
         rel_checkf(write_file("/proc/sys/kernel/ns_last_pid", buf) == 0,
                    "writing ns_last_pid: %s", strerror(errno));
     }
+}
+
+/* Fork until a new process has pid target; it then runs holder_main(). */
+static pid_t take_pid(pid_t target)
+{
+    aim_next_pid(target);
     for (int i = 0; i < 4 * PID_MAX_NS; i++) {
         pid_t pid = fork();
 
@@ -350,13 +356,7 @@ static void scenario_orphan(void)
  */
 static ward_child *spawn_on_pid(pid_t target)
 {
-    char buf[32];
-
-    if (cycle_mode == CYCLE_NS_LAST_PID) {
-        snprintf(buf, sizeof buf, "%d", (int)target - 1);
-        rel_checkf(write_file("/proc/sys/kernel/ns_last_pid", buf) == 0,
-                   "writing ns_last_pid: %s", strerror(errno));
-    }
+    aim_next_pid(target);
     for (int i = 0; i < 4 * PID_MAX_NS; i++) {
         ward_child *c = SPAWN(0, "sleep", "60000");
 
