@@ -84,7 +84,7 @@ static void fuzz_backend(const char *v)
 /* ---- WARD_NO_PIDFD_INFO --------------------------------------------------- */
 
 #ifdef WARD_HAVE_LINUX_BACKEND
-static struct ward_child stolen; /* a child reaped by a "thief": only its pidfd */
+static struct ward__pidref stolen; /* a child reaped by a "thief": only its pidfd */
 static int can_recover;
 
 static void make_stolen(void)
@@ -94,11 +94,11 @@ static void make_stolen(void)
 
     if (pid == 0)
         _exit(3);
-    stolen.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    stolen.fd = (int)syscall(SYS_pidfd_open, pid, 0);
     waitpid(pid, &st, 0);
     stolen.pid = pid;
     unsetenv("WARD_NO_PIDFD_INFO");
-    can_recover = stolen.pidfd >= 0 && linux_recover(&stolen, &st) == 0 && st == 3 << 8;
+    can_recover = stolen.fd >= 0 && linux_recover(&stolen, &st) == 0 && st == 3 << 8;
 }
 
 static void fuzz_no_pidfd_info(const char *v)
