@@ -497,9 +497,9 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
 
         if (ex->autoreaped)
             wait_released(pidfd, -1);
-        while (!ex->autoreaped &&
-               ward__real_waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
-            ;
+        else
+            while (ward__real_waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
+                ;
         close(pidfd);
         errno = ex->err;
         return -1;
