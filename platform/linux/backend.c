@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -118,7 +119,8 @@ stack_put(void *s)
 #endif
 
 static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
-static int pidfs;         /* each pidfd has an inode of its own (Linux 6.9) */
+static int pidfs;         /* each pidfd has an inode of its own (Linux 6.9);
+                             -1 not known yet (see init_without_descriptor()) */
 /*
  * CLONE_AUTOREAP (Linux 7.1): 1 unless turned off (WARD_AUTOREAP=0 in the
  * environment at the backend's init) or refused by the kernel once (older
@@ -157,6 +159,39 @@ is_pidfs(int fd)
     return fstatfs(fd, &sfs) == 0 && sfs.f_type == WARD_PIDFS_MAGIC;
 }
 
+/*
+ * The kernel probe when there is no descriptor to spare: pidfd_open() said
+ * EMFILE or ENFILE, so it exists.  The other two calls are asked about a
+ * descriptor that cannot be open, INT_MAX (waitid refuses a negative one
+ * with EINVAL whatever the kernel), instead: a kernel that has them answers EBADF, one
+ * without them EINVAL (waitid's unknown id type) or ENOSYS, a seccomp
+ * filter EPERM.  Without this the first call into ward of a process that
+ * had run out of descriptors would put it on the posix backend for good.
+ * Whether pidfds have inodes of their own is not known then: the first
+ * pidfd noted tells (linux_note()), and until then it is taken as no.
+ */
+static int
+init_without_descriptor(void)
+{
+    siginfo_t si;
+    const char *e;
+
+    memset(&si, 0, sizeof(si));
+    if (ward__real_waitid(P_PIDFD, (id_t)INT_MAX, &si, WEXITED | WNOHANG) == 0 ||
+        errno != EBADF) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (sys_pidfd_send_signal(INT_MAX, 0) == 0 || errno != EBADF) {
+        errno = ENOSYS;
+        return -1;
+    }
+    pidfs = -1;
+    e = getenv("WARD_AUTOREAP");
+    atomic_store(&autoreap_wanted, e == NULL || strcmp(e, "0") != 0);
+    return 0;
+}
+
 static int
 linux_init(void)
 {
@@ -168,8 +203,11 @@ linux_init(void)
      * pidfd_send_signal (5.1).  ENOSYS, or EPERM from a seccomp filter, or
      * EINVAL for an unknown id type, all mean "use the posix backend".
      */
-    if ((fd = sys_pidfd_open(getpid(), 0)) == -1)
+    if ((fd = sys_pidfd_open(getpid(), 0)) == -1) {
+        if (errno == EMFILE || errno == ENFILE)
+            return init_without_descriptor();
         return -1;
+    }
     memset(&si, 0, sizeof(si));
     r = ward__real_waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
     err = errno;
@@ -607,6 +645,8 @@ linux_note(struct ward__pidref *c)
     if (fstat(c->fd, &st) == 0) {
         c->fd_dev = (unsigned long long)st.st_dev;
         c->fd_ino = (unsigned long long)st.st_ino;
+        if (pidfs < 0)
+            pidfs = is_pidfs(c->fd);
     }
 }
 
@@ -651,7 +691,7 @@ own_pidfd(const struct ward__pidref *c)
         (unsigned long long)st.st_dev != c->fd_dev ||
         (unsigned long long)st.st_ino != c->fd_ino)
         return 0;
-    return pidfs || fdinfo_pid_matches(c->fd, c->pid);
+    return pidfs > 0 || fdinfo_pid_matches(c->fd, c->pid);
 }
 
 static int linux_recover(struct ward__pidref *c, int *status);
@@ -993,7 +1033,7 @@ linux_signal_lost(struct ward__pidref *c, int sig)
     struct stat st;
     int fd, r;
 
-    if (!pidfs || c->fd_ino == 0 || (fd = sys_pidfd_open(c->pid, 0)) == -1) {
+    if (pidfs <= 0 || c->fd_ino == 0 || (fd = sys_pidfd_open(c->pid, 0)) == -1) {
         errno = ESRCH;
         return -1;
     }

@@ -242,6 +242,21 @@ Test(emfile, shortage_at_first_use_does_not_stick, .timeout = 60)
                  ward_backend(), code, out);
 }
 
+/*
+ * The first call into ward of a process, a spawn, with no descriptor
+ * free: it succeeds, and the backend chosen then is the one chosen with
+ * descriptors (no posix backend for life on Linux because a probe had no
+ * descriptor to open).
+ */
+Test(emfile, first_spawn_of_a_process_with_no_descriptor_free, .timeout = 60)
+{
+    char out[1024];
+    int code = rel_probe_run(out, sizeof out, "emfile-spawn-first", wt_helper());
+
+    cr_assert_eq(code, 0, "probe emfile-spawn-first (%s backend): exit %d: %s",
+                 ward_backend(), code, out);
+}
+
 /* ---- EAGAIN from the process limit ---------------------------------------- */
 
 /*
