@@ -161,11 +161,11 @@ is_pidfs(int fd)
 
 /*
  * The kernel probe when there is no descriptor to spare: pidfd_open() said
- * EMFILE or ENFILE, so it exists.  The other two calls are asked about a
- * descriptor that cannot be open, INT_MAX (waitid refuses a negative one
- * with EINVAL whatever the kernel), instead: a kernel that has them answers EBADF, one
- * without them EINVAL (waitid's unknown id type) or ENOSYS, a seccomp
- * filter EPERM.  Without this the first call into ward of a process that
+ * EMFILE or ENFILE, so it exists.  The other two calls are asked instead
+ * about a descriptor that cannot be open, INT_MAX (waitid refuses a
+ * negative one with EINVAL whatever the kernel): a kernel that has them
+ * answers EBADF, one without them EINVAL (waitid's unknown id type) or
+ * ENOSYS, a seccomp filter EPERM.  Without this the first call into ward of a process that
  * had run out of descriptors would put it on the posix backend for good.
  * Whether pidfds have inodes of their own is not known then: the first
  * pidfd noted tells (linux_note()), and until then it is taken as no.
