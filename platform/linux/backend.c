@@ -665,7 +665,7 @@ fdinfo_pid_matches(int fd, pid_t pid)
     for (size_t at = strlen(path); n > 0; at++)
         path[at] = digits[--n];
     if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-        return 0;
+        return errno == EMFILE || errno == ENFILE ? -1 : 0;
     len = read(in, buf, sizeof(buf) - 1);
     close(in);
     if (len <= 0)
@@ -682,6 +682,15 @@ fdinfo_pid_matches(int fd, pid_t pid)
     return v == 0 || v == (long)pid;
 }
 
+/*
+ * 1 if c->fd is still c's pidfd, 0 if not.  -1 where that cannot be told:
+ * a kernel without pidfs whose fdinfo cannot be opened because the process
+ * has no descriptor left (the state a child without a pidfd is made in).
+ * The number still is a pidfd then, and very likely c's; what acts on the
+ * process acts by pid instead (reap, signal: c is an ordinary child there,
+ * unreaped, so its pid is its own), and only the close goes through the
+ * number (linux_forget()).
+ */
 static int
 own_pidfd(const struct ward__pidref *c)
 {
@@ -691,7 +700,7 @@ own_pidfd(const struct ward__pidref *c)
         (unsigned long long)st.st_dev != c->fd_dev ||
         (unsigned long long)st.st_ino != c->fd_ino)
         return 0;
-    return pidfs > 0 || fdinfo_pid_matches(c->fd, c->pid);
+    return pidfs > 0 ? 1 : fdinfo_pid_matches(c->fd, c->pid);
 }
 
 static int linux_recover(struct ward__pidref *c, int *status);
@@ -702,8 +711,9 @@ linux_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
 {
     struct rusage ru;
     siginfo_t si;
+    int own = c->fd != -1 ? own_pidfd(c) : 1;
 
-    if (c->fd != -1 && !own_pidfd(c))
+    if (own == 0)
         ward__pidref_lost(c);
     if (c->autoreap) {
         /*
@@ -727,9 +737,10 @@ linux_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
         return 2;
     }
     memset(&si, 0, sizeof(si));
-    if (c->fd == -1) {
+    if (c->fd == -1 || own == -1) {
         /*
-         * The caller closed the descriptor: the child is still private and
+         * No pidfd (made without one, or one that cannot be checked now),
+         * or the caller closed the descriptor: the child is still private and
          * must not become a zombie that any-child waits see.  Reaped by
          * pid, under ward__lock, as the posix backend does: unreaped, the
          * pid is its own.
@@ -1008,7 +1019,7 @@ linux_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 static int
 linux_signal_group(struct ward__pidref *c, int sig)
 {
-    if (!own_pidfd(c)) {
+    if (own_pidfd(c) != 1) {
         ward__pidref_lost(c);
         errno = EBADF;
         return -1;
@@ -1065,10 +1076,12 @@ linux_released(const struct ward__pidref *c)
 static int
 linux_signal(struct ward__pidref *c, int sig)
 {
-    if (c->fd == -1 && !c->autoreap) {
+    int own = c->fd != -1 ? own_pidfd(c) : 0;
+
+    if ((c->fd == -1 || own == -1) && !c->autoreap) {
         /*
-         * A child with no pidfd: by pid, which is its own while it is
-         * unreaped.  The core holds ward__lock and the child's claim, so
+         * A child with no pidfd, or whose pidfd cannot be checked now: by
+         * pid, which is its own while it is unreaped.  The core holds ward__lock and the child's claim, so
          * no one who goes through ward can reap it meanwhile; a thief
          * that does not may have, and then the pid may be anyone's: a
          * child no longer ours (ECHILD) is not signalled.  What is left is
@@ -1085,7 +1098,7 @@ linux_signal(struct ward__pidref *c, int sig)
         }
         return kill(c->pid, sig);
     }
-    if (!own_pidfd(c)) {
+    if (own != 1) {
         ward__pidref_lost(c);
         errno = EBADF;
         return -1;
@@ -1477,7 +1490,8 @@ linux_atfork_child(void)
 static void
 linux_forget(struct ward__pidref *c, int inherited)
 {
-    if (c->fd != -1 && own_pidfd(c))
+    /* -1, cannot be told (see own_pidfd()): still a pidfd, closed. */
+    if (c->fd != -1 && own_pidfd(c) != 0)
         close(c->fd);
     c->fd = -1;
 }
