@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -43,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -117,7 +119,8 @@ stack_put(void *s)
 #endif
 
 static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
-static int pidfs;         /* each pidfd has an inode of its own (Linux 6.9) */
+static int pidfs;         /* each pidfd has an inode of its own (Linux 6.9);
+                             -1 not known yet (see init_without_descriptor()) */
 /*
  * CLONE_AUTOREAP (Linux 7.1): 1 unless turned off (WARD_AUTOREAP=0 in the
  * environment at the backend's init) or refused by the kernel once (older
@@ -156,6 +159,39 @@ is_pidfs(int fd)
     return fstatfs(fd, &sfs) == 0 && sfs.f_type == WARD_PIDFS_MAGIC;
 }
 
+/*
+ * The kernel probe when there is no descriptor to spare: pidfd_open() said
+ * EMFILE or ENFILE, so it exists.  The other two calls are asked instead
+ * about a descriptor that cannot be open, INT_MAX (waitid refuses a
+ * negative one with EINVAL whatever the kernel): a kernel that has them
+ * answers EBADF, one without them EINVAL (waitid's unknown id type) or
+ * ENOSYS, a seccomp filter EPERM.  Without this the first call into ward of a process that
+ * had run out of descriptors would put it on the posix backend for good.
+ * Whether pidfds have inodes of their own is not known then: the first
+ * pidfd noted tells (linux_note()), and until then it is taken as no.
+ */
+static int
+init_without_descriptor(void)
+{
+    siginfo_t si;
+    const char *e;
+
+    memset(&si, 0, sizeof(si));
+    if (ward__real_waitid(P_PIDFD, (id_t)INT_MAX, &si, WEXITED | WNOHANG) == 0 ||
+        errno != EBADF) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (sys_pidfd_send_signal(INT_MAX, 0) == 0 || errno != EBADF) {
+        errno = ENOSYS;
+        return -1;
+    }
+    pidfs = -1;
+    e = getenv("WARD_AUTOREAP");
+    atomic_store(&autoreap_wanted, e == NULL || strcmp(e, "0") != 0);
+    return 0;
+}
+
 static int
 linux_init(void)
 {
@@ -167,8 +203,11 @@ linux_init(void)
      * pidfd_send_signal (5.1).  ENOSYS, or EPERM from a seccomp filter, or
      * EINVAL for an unknown id type, all mean "use the posix backend".
      */
-    if ((fd = sys_pidfd_open(getpid(), 0)) == -1)
+    if ((fd = sys_pidfd_open(getpid(), 0)) == -1) {
+        if (errno == EMFILE || errno == ENFILE)
+            return init_without_descriptor();
         return -1;
+    }
     memset(&si, 0, sizeof(si));
     r = ward__real_waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
     err = errno;
@@ -311,7 +350,7 @@ tsan_child_main(void *arg)
 }
 
 static pid_t
-start_child(struct ward__exec *ex, void *stack, int *pidfdp)
+start_child(struct ward__exec *ex, void *stack, int *pidfdp, int with_pidfd)
 {
     struct ward__exec *shared;
     pid_t pid;
@@ -326,7 +365,8 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp)
     ex->files_shared = 0;
     memcpy(shared, ex, sizeof(*shared));
     pid = clone(tsan_child_main, (char *)stack + CHILD_STACK_SIZE,
-                CLONE_VFORK | CLONE_PIDFD | SIGCHLD, shared, pidfdp);
+                CLONE_VFORK | (with_pidfd ? CLONE_PIDFD : 0) | SIGCHLD, shared,
+                pidfdp);
     err = errno;
     if (pid > 0)
         ex->err = shared->err;
@@ -335,10 +375,16 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp)
     return pid;
 }
 #else
+/*
+ * with_pidfd clear: an ordinary child known only by its pid (see
+ * linux_spawn()), so neither CLONE_PIDFD nor what needs it (CLONE_AUTOREAP,
+ * whose child only a pidfd can name, and CLONE_PIDFD_AUTOKILL).
+ */
 static pid_t
-start_child(struct ward__exec *ex, void *stack, int *pidfdp)
+start_child(struct ward__exec *ex, void *stack, int *pidfdp, int with_pidfd)
 {
     uint64_t files = (ex->flags & WARD_INHERIT_FDS) ? 0 : CLONE_FILES;
+    uint64_t pidfd_flag = with_pidfd ? CLONE_PIDFD : 0;
 
     ex->files_shared = files != 0;
 #ifdef WARD_HAVE_CLONE3
@@ -347,12 +393,12 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp)
         long r;
 
         memset(&ca, 0, sizeof(ca));
-        ca.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | WARD_CLONE_CLEAR_SIGHAND | files;
+        ca.flags = CLONE_VM | CLONE_VFORK | pidfd_flag | WARD_CLONE_CLEAR_SIGHAND | files;
         ca.pidfd = (uint64_t)(uintptr_t)pidfdp;
         ca.stack = (uint64_t)(uintptr_t)stack;
         ca.stack_size = CHILD_STACK_SIZE;
         ex->handlers_clear = 1;
-        if (!(ex->flags & WARD_RUSAGE) &&
+        if (with_pidfd && !(ex->flags & WARD_RUSAGE) &&
             atomic_load_explicit(&autoreap_wanted, memory_order_relaxed)) {
             /*
              * Private by the kernel: exit signal 0, reaped by the kernel.
@@ -415,7 +461,8 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp)
 #endif
     ex->handlers_clear = 0;
     return clone(child_main, (char *)stack + CHILD_STACK_SIZE,
-                 CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (int)files | SIGCHLD, ex, pidfdp);
+                 CLONE_VM | CLONE_VFORK | (int)pidfd_flag | (int)files | SIGCHLD, ex,
+                 pidfdp);
 }
 #endif
 
@@ -477,7 +524,26 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
     ex->err = 0;
     ex->autoreaped = 0;
     ex->autokill = 0;
-    pid = start_child(ex, stack, &pidfd);
+    pid = start_child(ex, stack, &pidfd, 1);
+    if (pid == -1 && (errno == EMFILE || errno == ENFILE)) {
+        /*
+         * No descriptor for the pidfd (the kernel allocates it before it
+         * makes the child, so there is no child yet).  A spawn must not
+         * fail for want of one where posix_spawn() would succeed: this
+         * child is made as an ordinary one, known by its pid alone, as on
+         * the posix backend.  The core reaps it by pid under ward__lock
+         * (linux_reap()), signals it by pid only while it is unreaped
+         * (linux_signal()), and the events descriptor learns of its end
+         * from SIGCHLD (linux_watch()).  What it loses (ward(7)): a stolen
+         * status cannot be recovered, the kernel does not keep it private
+         * (CLONE_AUTOREAP), and WARD_DIE_WITH_PARENT is PR_SET_PDEATHSIG.
+         */
+        ex->err = 0;
+        ex->autoreaped = 0;
+        ex->autokill = 0;
+        pidfd = -1;
+        pid = start_child(ex, stack, &pidfd, 0);
+    }
     err = errno;
     WARD_UNPOISON(stack, CHILD_STACK_SIZE);
     stack_put(stack);
@@ -495,6 +561,12 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
          */
         siginfo_t si;
 
+        if (pidfd == -1) {
+            /* Unreaped, its pid is still its own. */
+            ward__reap_pid(pid);
+            errno = ex->err;
+            return -1;
+        }
         if (ex->autoreaped)
             wait_released(pidfd, -1);
         else
@@ -504,14 +576,15 @@ linux_spawn(struct ward__exec *ex, pid_t *pidp, int *pidfdp)
         errno = ex->err;
         return -1;
     }
-    if (pidfd < 3 && !ex->autoreaped && (pidfd = ward__fd_above_stdio(pidfd)) == -1) {
-        /* No descriptor to keep it by: the child must not outlive the call. */
-        err = errno;
-        ward__kill_reap(pid);
-        errno = err;
-        return -1;
+    if (pidfd != -1 && pidfd < 3 && !ex->autoreaped) {
+        /*
+         * No descriptor above the standard ones to keep the pidfd by (it
+         * is closed then): an ordinary child, unreaped, is kept by its pid
+         * instead, as one made without a pidfd.
+         */
+        pidfd = ward__fd_above_stdio(pidfd);
     }
-    if (pidfd < 3) {
+    if (pidfd != -1 && pidfd < 3) {
         /*
          * An autoreaped child: its pid is not kept for it, and no wait
          * sees it, so only its pidfd may name it.
@@ -572,6 +645,8 @@ linux_note(struct ward__pidref *c)
     if (fstat(c->fd, &st) == 0) {
         c->fd_dev = (unsigned long long)st.st_dev;
         c->fd_ino = (unsigned long long)st.st_ino;
+        if (pidfs < 0)
+            pidfs = is_pidfs(c->fd);
     }
 }
 
@@ -590,7 +665,7 @@ fdinfo_pid_matches(int fd, pid_t pid)
     for (size_t at = strlen(path); n > 0; at++)
         path[at] = digits[--n];
     if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-        return 0;
+        return errno == EMFILE || errno == ENFILE ? -1 : 0;
     len = read(in, buf, sizeof(buf) - 1);
     close(in);
     if (len <= 0)
@@ -607,6 +682,15 @@ fdinfo_pid_matches(int fd, pid_t pid)
     return v == 0 || v == (long)pid;
 }
 
+/*
+ * 1 if c->fd is still c's pidfd, 0 if not.  -1 where that cannot be told:
+ * a kernel without pidfs whose fdinfo cannot be opened because the process
+ * has no descriptor left (the state a child without a pidfd is made in).
+ * The number still is a pidfd then, and very likely c's; what acts on the
+ * process acts by pid instead (reap, signal: c is an ordinary child there,
+ * unreaped, so its pid is its own), and only the close goes through the
+ * number (linux_forget()).
+ */
 static int
 own_pidfd(const struct ward__pidref *c)
 {
@@ -616,7 +700,7 @@ own_pidfd(const struct ward__pidref *c)
         (unsigned long long)st.st_dev != c->fd_dev ||
         (unsigned long long)st.st_ino != c->fd_ino)
         return 0;
-    return pidfs || fdinfo_pid_matches(c->fd, c->pid);
+    return pidfs > 0 ? 1 : fdinfo_pid_matches(c->fd, c->pid);
 }
 
 static int linux_recover(struct ward__pidref *c, int *status);
@@ -627,8 +711,9 @@ linux_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
 {
     struct rusage ru;
     siginfo_t si;
+    int own = c->fd != -1 ? own_pidfd(c) : 1;
 
-    if (c->fd != -1 && !own_pidfd(c))
+    if (own == 0)
         ward__pidref_lost(c);
     if (c->autoreap) {
         /*
@@ -652,9 +737,10 @@ linux_reap(struct ward__pidref *c, int *status, struct ward__usage *usage)
         return 2;
     }
     memset(&si, 0, sizeof(si));
-    if (c->fd == -1) {
+    if (c->fd == -1 || own == -1) {
         /*
-         * The caller closed the descriptor: the child is still private and
+         * No pidfd (made without one, or one that cannot be checked now),
+         * or the caller closed the descriptor: the child is still private and
          * must not become a zombie that any-child waits see.  Reaped by
          * pid, under ward__lock, as the posix backend does: unreaped, the
          * pid is its own.
@@ -808,6 +894,60 @@ all_handlers_restart(void)
     return 1;
 }
 
+/* Has the pid-tracked child c ended (or gone: ECHILD)?  Looks without reaping. */
+static int
+pid_ended(const struct ward__pidref *c)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    if (ward__real_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+        return errno != EINTR;
+    return si.si_pid != 0;
+}
+
+/*
+ * The longest step of a timed wait on a child with no pidfd: an exit is
+ * seen at most this late.  No SIGCHLD handler is installed for it (see the
+ * posix backend, whose timed waits do the same, for why).
+ */
+#define PID_STEP_MAX_MS 10
+
+/*
+ * Sleep until a child with no pidfd (made without one, or whose pidfd
+ * other code closed) may have ended.  Its pid is its own while it is
+ * unreaped, which waitid(WNOWAIT) never changes.  As linux_block().
+ */
+static int
+pid_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
+{
+    int step = 1;
+
+    /*
+     * ward_wait: the kernel sleeps until this child has ended, restarted
+     * after an SA_RESTART handler and EINTR after another, as waitpid(2).
+     */
+    if (deadline == NULL && !intr)
+        return ward__sleep_until_ended(c->pid);
+    for (;;) {
+        int ms;
+
+        if (pid_ended(c))
+            return 0;
+        if ((ms = ward__ms_until(deadline)) == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (ms < 0 || ms > step)
+            ms = step;
+        /* EINTR too: the core tells the caller's from ward's own. */
+        if (poll(NULL, 0, ms) == -1)
+            return -1;
+        if (step < PID_STEP_MAX_MS)
+            step = step * 2 > PID_STEP_MAX_MS ? PID_STEP_MAX_MS : step * 2;
+    }
+}
+
 static int
 linux_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 {
@@ -815,9 +955,13 @@ linux_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
     struct timespec left;
     int r;
 
-    /* Lost by now (see own_pidfd()): the caller's next look says so. */
+    /*
+     * An ordinary child with no pidfd is waited for by pid.  An autoreaped
+     * one whose pidfd was lost (see own_pidfd()) has nothing left to name
+     * it: the caller's next look says so.
+     */
     if (pfd.fd == -1)
-        return 0;
+        return c->autoreap ? 0 : pid_block(c, deadline, intr);
     if (deadline == NULL && !intr && c->autoreap) {
         /*
          * ward_wait on a child no wait can see (waitid(P_PIDFD) fails with
@@ -875,7 +1019,7 @@ linux_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 static int
 linux_signal_group(struct ward__pidref *c, int sig)
 {
-    if (!own_pidfd(c)) {
+    if (own_pidfd(c) != 1) {
         ward__pidref_lost(c);
         errno = EBADF;
         return -1;
@@ -900,7 +1044,7 @@ linux_signal_lost(struct ward__pidref *c, int sig)
     struct stat st;
     int fd, r;
 
-    if (!pidfs || c->fd_ino == 0 || (fd = sys_pidfd_open(c->pid, 0)) == -1) {
+    if (pidfs <= 0 || c->fd_ino == 0 || (fd = sys_pidfd_open(c->pid, 0)) == -1) {
         errno = ESRCH;
         return -1;
     }
@@ -932,12 +1076,109 @@ linux_released(const struct ward__pidref *c)
 static int
 linux_signal(struct ward__pidref *c, int sig)
 {
-    if (!own_pidfd(c)) {
+    int own = c->fd != -1 ? own_pidfd(c) : 0;
+
+    if ((c->fd == -1 || own == -1) && !c->autoreap) {
+        /*
+         * A child with no pidfd, or whose pidfd cannot be checked now: by
+         * pid, which is its own while it is unreaped.  The core holds ward__lock and the child's claim, so
+         * no one who goes through ward can reap it meanwhile; a thief
+         * that does not may have, and then the pid may be anyone's: a
+         * child no longer ours (ECHILD) is not signalled.  What is left is
+         * a thief's reap and the pid's reuse both between this look and
+         * kill(), which only a pidfd could close (ward(7)).
+         */
+        siginfo_t si;
+
+        memset(&si, 0, sizeof(si));
+        if (ward__real_waitid(P_PID, (id_t)c->pid, &si,
+                              WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD) {
+            errno = ESRCH;
+            return -1;
+        }
+        return kill(c->pid, sig);
+    }
+    if (own != 1) {
         ward__pidref_lost(c);
         errno = EBADF;
         return -1;
     }
     return sys_pidfd_send_signal(c->fd, sig);
+}
+
+/*
+ * Children with no pidfd (made when none could be had: linux_spawn()) have
+ * nothing to put in the events set.  Their ends come as SIGCHLD, as on the
+ * posix backend: while one is watched, a handler of ward's (or
+ * libward-guard's, which calls linux_sigchld()) writes to an eventfd that
+ * sits in the events set, and a drain that finds it asks the core to look
+ * at every child.  The eventfd is made with the events set, while
+ * descriptors are still to be had: by the time a child has no pidfd, none
+ * is left to make it.  The handler is installed only once such a child is
+ * watched (a program that asked for the events descriptor and ran out of
+ * descriptors accepts it), in front of the program's, which it calls; an
+ * ignored SIGCHLD is left alone (the kernel then reaps those children
+ * itself and their statuses are lost: ward(7)).
+ */
+#define EV_WAKE UINT64_MAX /* the eventfd's entry in the events set */
+
+static _Atomic int wake_fd = -1; /* the eventfd; read by the handler */
+static size_t pid_watched;       /* children watched by SIGCHLD; under ward__lock */
+static int handler_state;        /* 0 not tried, 1 installed, -1 not possible */
+static struct sigaction chained; /* the program's handler, called after ours */
+
+static void
+linux_sigchld(void)
+{
+    int e = errno, fd = atomic_load(&wake_fd);
+    uint64_t one = 1;
+
+    /* A full counter already says "something ended": a failed write is fine. */
+    if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+        /* Nothing to do: see above. */
+    }
+    errno = e;
+}
+
+static void
+on_sigchld(int sig, siginfo_t *si, void *ctx)
+{
+    linux_sigchld();
+    if (chained.sa_flags & SA_SIGINFO) {
+        if (chained.sa_sigaction != NULL)
+            chained.sa_sigaction(sig, si, ctx);
+    } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
+        chained.sa_handler(sig);
+    } else {
+        ward__quiet_signal();
+    }
+}
+
+/* 0 once SIGCHLD reaches linux_sigchld(), -1 if it cannot.  Under ward__lock. */
+static int
+ensure_handler(void)
+{
+    struct sigaction sa, old;
+
+    if (ward__guard_active()) {
+        /* libward-guard owns SIGCHLD and calls linux_sigchld(). */
+        ward__guard_want_handler();
+        return 0;
+    }
+    if (handler_state == 0) {
+        if (ward__real_sigaction(SIGCHLD, NULL, &old) == -1 ||
+            old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT)) {
+            handler_state = -1;
+        } else {
+            chained = old;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_sigaction = on_sigchld;
+            sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
+            sigemptyset(&sa.sa_mask);
+            handler_state = ward__real_sigaction(SIGCHLD, &sa, NULL) == 0 ? 1 : -1;
+        }
+    }
+    return handler_state == 1 ? 0 : -1;
 }
 
 /*
@@ -948,8 +1189,20 @@ linux_signal(struct ward__pidref *c, int sig)
 static int
 linux_events_open(void)
 {
-    if (epfd == -1)
-        epfd = ward__fd_above_stdio(epoll_create1(EPOLL_CLOEXEC));
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_WAKE };
+    int ep, wfd;
+
+    if (epfd != -1)
+        return epfd;
+    if ((ep = ward__fd_above_stdio(epoll_create1(EPOLL_CLOEXEC))) == -1)
+        return -1;
+    wfd = ward__fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (wfd == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev) == -1) {
+        WARD__KEEP_ERRNO(if (wfd != -1) close(wfd); close(ep));
+        return -1;
+    }
+    atomic_store(&wake_fd, wfd);
+    epfd = ep;
     return epfd;
 }
 
@@ -958,6 +1211,25 @@ linux_watch(struct ward__pidref *c)
 {
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)c->pid };
 
+    if (c->fd == -1) {
+        uint64_t one = 1;
+
+        /* An autoreaped child with no pidfd: nothing can tell of its end. */
+        if (c->autoreap || ensure_handler() == -1)
+            return -1;
+        pid_watched++;
+        /*
+         * A SIGCHLD that came before it was in the table may have been
+         * drained by a dispatch that did not find it yet.  The kernel
+         * makes a child a zombie and sends SIGCHLD in one step, so a child
+         * not ended now sends its SIGCHLD later, and one ended now gets a
+         * wake-up of its own.
+         */
+        if (pid_ended(c) && write(atomic_load(&wake_fd), &one, sizeof(one)) < 0) {
+            /* The counter is not empty: a wake-up is due anyway. */
+        }
+        return 1;
+    }
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1 && errno != EEXIST)
         return -1;
     return 1;
@@ -966,6 +1238,12 @@ linux_watch(struct ward__pidref *c)
 static void
 linux_unwatch(struct ward__pidref *c)
 {
+    /* Watched with no pidfd: a lost pidfd is never unwatched (the core's rule). */
+    if (c->fd == -1) {
+        if (pid_watched > 0)
+            pid_watched--;
+        return;
+    }
     (void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
@@ -973,7 +1251,7 @@ static int
 linux_events_drain(pid_t *pids, int max, int *scan_all)
 {
     struct epoll_event ev[64];
-    int n;
+    int n, k = 0;
 
     if (max > 64)
         max = 64;
@@ -983,9 +1261,26 @@ linux_events_drain(pid_t *pids, int max, int *scan_all)
         *scan_all = 1;
         return 0;
     }
-    for (int i = 0; i < n; i++)
-        pids[i] = (pid_t)ev[i].data.u64;
-    return n;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.u64 == EV_WAKE) {
+            uint64_t v;
+
+            /* A SIGCHLD: some child without a pidfd may have ended. */
+            if (read(atomic_load(&wake_fd), &v, sizeof(v)) < 0) {
+                /* Already drained: nothing new since. */
+            }
+            if (pid_watched > 0)
+                *scan_all = 1;
+            continue;
+        }
+        pids[k++] = (pid_t)ev[i].data.u64;
+    }
+    /*
+     * With the wake-up in it, a full batch comes back short and the core
+     * stops draining: what was left is reported again (level-triggered),
+     * and the descriptor stays readable, for the next dispatch.
+     */
+    return k;
 }
 
 /*
@@ -1177,9 +1472,15 @@ linux_others_exist(idtype_t idtype, id_t id, int (*is_private)(pid_t pid))
 static void
 linux_atfork_child(void)
 {
+    int wfd = atomic_exchange(&wake_fd, -1);
+
     if (epfd != -1)
         close(epfd);
     epfd = -1;
+    if (wfd != -1)
+        close(wfd);
+    /* The handler, if any, is inherited, and writes nowhere now. */
+    pid_watched = 0;
 }
 
 /*
@@ -1189,7 +1490,8 @@ linux_atfork_child(void)
 static void
 linux_forget(struct ward__pidref *c, int inherited)
 {
-    if (c->fd != -1 && own_pidfd(c))
+    /* -1, cannot be told (see own_pidfd()): still a pidfd, closed. */
+    if (c->fd != -1 && own_pidfd(c) != 0)
         close(c->fd);
     c->fd = -1;
 }
@@ -1213,5 +1515,6 @@ const struct ward__backend ward__linux_backend = {
     .released = linux_released,
     .signal_group = linux_signal_group,
     .signal_lost = linux_signal_lost,
+    .sigchld = linux_sigchld,
     .atfork_child = linux_atfork_child,
 };

@@ -13,6 +13,8 @@
  *   probe alloc-first-fork N HELPER the same for the first ward_fork()
  *   probe emfile-first HELPER       no descriptor free at the first timed
  *                                   wait and the first ward_events_fd()
+ *   probe emfile-spawn-first HELPER no descriptor free at the first call
+ *                                   into ward, a spawn
  *
  * After the fault, each mode checks that ward works as it should: spawns,
  * waits that sleep in the kernel, and the events descriptor.
@@ -375,6 +377,54 @@ static int emfile_first(void)
     return 0;
 }
 
+/*
+ * The very first call into ward, a spawn, with no descriptor free: ward
+ * chooses its backend then, and the linux backend's probe of the kernel
+ * must not take "no descriptor" for "no pidfd support" and leave the
+ * process on the posix backend for the rest of its life.  The spawn must
+ * succeed (a child without a pidfd), and the next, with descriptors back,
+ * get a pidfd.
+ */
+static int emfile_spawn_first(void)
+{
+    struct rlimit saved, rl;
+    ward_child *c, *d;
+    int fillers[1024], nf = 0, fd, st, err;
+    const char *want = getenv("WARD_BACKEND");
+
+    CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    rl = saved;
+    rl.rlim_cur = 64;
+    CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    while (nf < 1024 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        fillers[nf++] = fd;
+    c = SPAWN("exit", "3");
+    err = errno;
+    while (nf > 0)
+        close(fillers[--nf]);
+    CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    if (c == NULL)
+        fail("first spawn with no descriptor free: %s", strerror(err));
+    CHECK(ward_wait(c, &st) == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    ward_free(c);
+#ifdef __linux__
+    if (want == NULL || want[0] == '\0') {
+        if (strcmp(ward_backend(), "linux") != 0)
+            fail("a first spawn with no descriptor free chose the %s backend", ward_backend());
+        CHECK((d = SPAWN("exit", "5")) != NULL);
+        if (ward_pidfd(d) < 0)
+            fail("a spawn with descriptors back has no pidfd: %s", strerror(errno));
+        CHECK(ward_wait(d, &st) == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 5);
+        ward_free(d);
+    }
+#else
+    (void)want;
+    (void)d;
+#endif
+    works_normally();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* One stream for the test that runs us. */
@@ -387,11 +437,15 @@ int main(int argc, char **argv)
         helper = argv[3];
         return alloc_first(strtoul(argv[2], NULL, 10), 1);
     }
+    if (argc >= 3 && strcmp(argv[1], "emfile-spawn-first") == 0) {
+        helper = argv[2];
+        return emfile_spawn_first();
+    }
     if (argc >= 3 && strcmp(argv[1], "emfile-first") == 0) {
         helper = argv[2];
         return emfile_first();
     }
     fprintf(stderr, "usage: probe alloc-first N HELPER | alloc-first-fork N HELPER | "
-                    "emfile-first HELPER\n");
+                    "emfile-first HELPER | emfile-spawn-first HELPER\n");
     return 64;
 }

@@ -31,7 +31,8 @@ struct attempt {
 
 /*
  * Spawn "echo hi" with stdin on /dev/null and stdout, stderr on pipes (five
- * descriptors, six with the pidfd) while only k descriptors can be opened.
+ * descriptors, and the pidfd where one is left) while only k descriptors
+ * can be opened.
  */
 static void try_spawn_with_k_free(const ward_attr *a, int k, struct attempt *r)
 {
@@ -96,8 +97,11 @@ Test(emfile, spawn_with_pipes_at_every_descriptor_shortage)
         cr_assert_eq(r[k].kids, 0, "k=%d: the failed spawn left a child", k);
         cr_assert_lt(first_ok, 0, "k=%d failed after k=%d had succeeded", k, first_ok);
     }
-    /* Five descriptors are needed, six with a pidfd: k = 0..4 (0..5) fail. */
-    cr_assert_eq(failures, wt_posix_backend() ? 5 : 6,
+    /*
+     * Five descriptors are needed (the pipes, /dev/null): k = 0..4 fail.
+     * The pidfd is not: at k = 5 the child is made without one.
+     */
+    cr_assert_eq(failures, 5,
                  "%d spawns failed with EMFILE, first success at k=%d", failures, first_ok);
     cr_assert_eq(rel_heap(), heap0, "heap grew by %zd bytes over the failed spawns",
                  (ssize_t)(rel_heap() - heap0));
@@ -106,39 +110,48 @@ Test(emfile, spawn_with_pipes_at_every_descriptor_shortage)
     ward_attr_free(a);
 }
 
-Test(emfile, default_spawn_needs_only_the_pidfd)
+/*
+ * A default spawn needs no descriptor at all: where none is left for the
+ * pidfd, the linux backend makes the child without one (ward_spawn(3)),
+ * as posix_spawn() would succeed.  Its handle has no pidfd (ENOTSUP), and
+ * it is waited for by pid, blocking and timed.
+ */
+Test(emfile, default_spawn_needs_no_descriptor)
 {
     struct rel_fds f;
-    ward_child *c;
-    int before, err, delta, kids;
-    size_t heap0 = rel_heap();
+    ward_child *c, *d;
+    int before, err, delta, pidfd, pidfd_err, st = -1;
+    struct timespec dl = wt_deadline_ms(wt_ms(30000));
 
     rel_fds_limit(&f, 0);
     before = wt_count_fds();
     errno = 0;
     c = wt_spawn(NULL, "exit", "4");
     err = errno;
+    d = wt_spawn(NULL, "sleep", "50");
     delta = wt_count_fds() - before;
-    kids = !wt_no_children();
+    errno = 0;
+    pidfd = c != NULL ? ward_pidfd(c) : -1;
+    pidfd_err = errno;
     rel_fds_restore(&f);
-    if (wt_posix_backend()) {
-        /* No descriptor is needed at all. */
-        cr_assert_not_null(c, "posix spawn with no descriptor free: %s", strerror(err));
-        wt_reap_exit(c, 4);
-    } else {
-        cr_assert_null(c, "spawn with no descriptor for the pidfd succeeded");
-        cr_assert_eq(err, EMFILE, "errno %d (%s), expected EMFILE", err, strerror(err));
-        cr_assert_eq(delta, 0);
-        cr_assert_eq(kids, 0);
-    }
-    cr_assert_eq(rel_heap(), heap0);
+    cr_assert_not_null(c, "spawn with no descriptor free: %s", strerror(err));
+    cr_assert_not_null(d, "second spawn with no descriptor free");
+    cr_assert_eq(delta, 0, "%d descriptor(s) taken", delta);
+    cr_assert_eq(pidfd, -1);
+    cr_assert_eq(pidfd_err, ENOTSUP, "ward_pidfd: %s, expected ENOTSUP", strerror(pidfd_err));
+    cr_assert_eq(ward_timedwait(d, &st, &dl), 0, "ward_timedwait: %s", strerror(errno));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+    ward_free(d);
+    wt_reap_exit(c, 4);
     wt_reap_exit(wt_spawn_ok(NULL, "exit", "5"), 5);
 }
 
 /*
  * Standard input closed and no other number free: the pidfd takes 0 and
- * cannot be moved above 2.  The child, already running, must be killed and
- * reaped by ward before the spawn returns EMFILE, and 0 must be free again.
+ * cannot be moved above 2.  An ordinary child is then kept by its pid, and
+ * 0 is free again.  A kernel-private (autoreaped) child has nothing but
+ * its pidfd to be named by: it must be killed and gone before the spawn
+ * returns EMFILE.
  */
 Test(emfile, pidfd_landing_on_stdin_with_no_room_to_move)
 {
@@ -161,9 +174,14 @@ Test(emfile, pidfd_landing_on_stdin_with_no_room_to_move)
     rel_fds_restore(&f);
     dup2(saved0, 0);
     close(saved0);
-    if (wt_posix_backend()) {
-        cr_assert_not_null(c, "posix spawn with only fd 0 free: %s", strerror(err));
-        wt_wait_ok(c);
+    if (wt_posix_backend() || !wt_spawns_private()) {
+        cr_assert_not_null(c, "spawn with only fd 0 free: %s", strerror(err));
+        cr_assert_eq(delta, 0, "%d descriptor(s) left", delta);
+        cr_assert_eq(zero_open, 0, "descriptor 0 left open");
+        errno = 0;
+        cr_assert_eq(ward_pidfd(c), -1);
+        cr_assert_eq(errno, ENOTSUP);
+        cr_assert(WIFSIGNALED(wt_wait_ok(c)));
         ward_free(c);
         return;
     }
@@ -221,6 +239,21 @@ Test(emfile, shortage_at_first_use_does_not_stick, .timeout = 60)
     int code = rel_probe_run(out, sizeof out, "emfile-first", wt_helper());
 
     cr_assert_eq(code, 0, "probe emfile-first (%s backend): exit %d: %s",
+                 ward_backend(), code, out);
+}
+
+/*
+ * The first call into ward of a process, a spawn, with no descriptor
+ * free: it succeeds, and the backend chosen then is the one chosen with
+ * descriptors (no posix backend for life on Linux because a probe had no
+ * descriptor to open).
+ */
+Test(emfile, first_spawn_of_a_process_with_no_descriptor_free, .timeout = 60)
+{
+    char out[1024];
+    int code = rel_probe_run(out, sizeof out, "emfile-spawn-first", wt_helper());
+
+    cr_assert_eq(code, 0, "probe emfile-spawn-first (%s backend): exit %d: %s",
                  ward_backend(), code, out);
 }
 
