@@ -59,6 +59,8 @@ static _Atomic int ev_w = -1;
 /* 0 not tried, 1 installed, 2 installed but no pipe yet, -1 unavailable */
 static int handler_state;
 static struct sigaction chained;
+/* The program's SIGCHLD handler ran since the last events_drain. */
+static _Atomic int chained_ran;
 
 static void
 posix_sigchld(void)
@@ -81,9 +83,11 @@ on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
     posix_sigchld();
     if (chained.sa_flags & SA_SIGINFO) {
+        atomic_store(&chained_ran, 1);
         if (chained.sa_sigaction != NULL)
             chained.sa_sigaction(sig, si, ctx);
     } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
+        atomic_store(&chained_ran, 1);
         chained.sa_handler(sig);
     } else {
         ward__quiet_signal();
@@ -451,15 +455,29 @@ posix_unwatch(struct ward__pidref *c)
 {
 }
 
-/* A SIGCHLD says some child changed, not which: the core looks at all. */
+/*
+ * A SIGCHLD says some child changed, not which.  Every child of this
+ * backend's is an ordinary one (vfork() or fork(), exit signal SIGCHLD)
+ * that only a wait reaps, so the core can find the ended ones with a wait
+ * for any child (WARD__SCAN_READY) instead of looking at every handle.
+ * Unless the program's own SIGCHLD handler ran: a handler that reaps with
+ * waitpid(-1) may have taken an exit of ward's, which only a look at every
+ * handle finds (WARD__SCAN_ALL).  Under libward-guard its wait family never
+ * reaps a private child, and this backend's handler is not installed.
+ */
 static int
 posix_events_drain(pid_t *pids, int max, int *scan_all)
 {
     char buf[64];
+    int got = 0;
 
+    /* Read before the core looks: an exit after the look writes again. */
     while (read(ev_r, buf, sizeof(buf)) > 0)
-        ;
-    *scan_all = 1;
+        got = 1;
+    if (atomic_exchange(&chained_ran, 0))
+        *scan_all = WARD__SCAN_ALL;
+    else
+        *scan_all = WARD__SCAN_READY | (got ? WARD__SCAN_SIGNAL : 0);
     return 0;
 }
 
@@ -498,6 +516,7 @@ posix_atfork_child(void)
     if (w != -1)
         close(w);
     ev_r = -1;
+    atomic_store(&chained_ran, 0);
     memcpy(&handler_lock, &m, sizeof(m));
 }
 
