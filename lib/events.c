@@ -199,37 +199,32 @@ ward_dispatch(void)
                 ward__table_each_pid(pids[i], try_reap);
         } while (n == 64);
         /*
-         * The backend may say that the events name no child but that every
-         * ended child of ward's has a report (the posix backend: a SIGCHLD
-         * names none).  Then only the ready children are looked at, and
-         * every handle only where a wait cannot see an exit of ward's:
+         * The backend may say that the pids it returned need not be every
+         * child that ended, but that each ended child nobody has reaped has
+         * a report (the posix backend: merged SIGCHLDs lose their si_pid).
+         * Then the ready children are looked at, and every handle only
+         * where a wait cannot see an exit of ward's:
          *
          *  - the first ready child is the program's (reap_ready());
          *  - libward-guard's handler reaped children into their slots
          *    (ward__slots_taken): their reports are gone, their statuses
          *    are in the slots;
-         *  - without the guard, a wait of the program's own may have
-         *    reaped one of ward's children (a thief: only a scan tells, by
-         *    ECHILD).  A SIGCHLD came and no exit of ward's was found, so
-         *    the child that sent it may have been one; and, since a thief
-         *    may also take one of several children that end together while
-         *    the others are found, a scan at least once every as many exits
-         *    as there are handles, which keeps the cost per exit constant
-         *    on average.  (A SIGCHLD handler of the program's that ran is
-         *    the backend's to report as WARD__SCAN_ALL.)  With the guard,
-         *    the wait family never reaps a private child.
+         *  - without the guard, a wait of the program's may have reaped a
+         *    child of ward's (a thief: only its reap's ECHILD tells), and
+         *    the SIGCHLD that told its pid may have merged with another:
+         *    a scan at least once every as many exits as there are
+         *    handles, which keeps the cost per exit constant on average.
+         *    (The backend reports WARD__SCAN_ALL itself when a SIGCHLD
+         *    handler of the program's ran.)  With the guard, the wait
+         *    family never reaps a private child.
          */
         if (!(scan_all & WARD__SCAN_ALL) && (scan_all & WARD__SCAN_READY) &&
             !watch_failed && ward__lost_count() == 0) {
             size_t reaped = 0;
             int scan = reap_ready(&reaped) || atomic_load(&ward__slots_taken) > 0;
 
-            if (!ward__guard_active()) {
-                since_scan += reaped;
-                if (((scan_all & WARD__SCAN_SIGNAL) && reaped == 0) ||
-                    since_scan > ward__table_count())
-                    scan = 1;
-            }
+            if (!ward__guard_active() && (since_scan += reaped) > ward__table_count())
+                scan = 1;
             scan_all = scan ? WARD__SCAN_ALL : 0;
         }
         if (scan_all || watch_failed || ward__lost_count() > 0) {
