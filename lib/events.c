@@ -173,6 +173,32 @@ reap_ready(size_t *reaped)
     }
 }
 
+/*
+ * Run the callbacks due one at a time, outside the lock, so a callback may
+ * call anything in ward, ward_free() of its own handle included.  Returns
+ * how many ran.  Called and returns under ward__lock.
+ */
+static int
+run_pending(void)
+{
+    int ran = 0;
+
+    while (pending_head != NULL) {
+        ward_child *c = pending_head;
+        ward_exit_fn fn = c->cb;
+        void *data = c->cb_data;
+        int st = atomic_load(&c->state) == WARD__EXITED ? c->status : -1;
+
+        unpend(c);
+        c->cb = NULL;
+        ward__unlock();
+        fn(c, st, data);
+        ran++;
+        ward__lock();
+    }
+    return ran;
+}
+
 int
 ward_dispatch(void)
 {
@@ -218,10 +244,19 @@ ward_dispatch(void)
          *    handler of the program's ran.)  With the guard, the wait
          *    family never reaps a private child.
          */
-        if (!(scan_all & WARD__SCAN_ALL) && (scan_all & WARD__SCAN_READY) &&
-            !watch_failed && ward__lost_count() == 0) {
+        if (!(scan_all & WARD__SCAN_ALL) && (scan_all & WARD__SCAN_READY)) {
             size_t reaped = 0;
-            int scan = reap_ready(&reaped) || atomic_load(&ward__slots_taken) > 0;
+            int scan;
+
+            /*
+             * The callbacks of the children the backend named run first:
+             * the look for the others makes the kernel walk the list of
+             * every child of the process (waitid(P_ALL) is O(children) in
+             * the kernel, cheap per child but not free), and an exit that
+             * was named need not wait for it.
+             */
+            ran += run_pending();
+            scan = reap_ready(&reaped) || atomic_load(&ward__slots_taken) > 0;
 
             if (!ward__guard_active() && (since_scan += reaped) > ward__table_count())
                 scan = 1;
@@ -235,23 +270,7 @@ ward_dispatch(void)
     } else {
         reap_all();
     }
-    /*
-     * Run the callbacks one at a time, outside the lock, so a callback may
-     * call anything in ward, ward_free() of its own handle included.
-     */
-    while (pending_head != NULL) {
-        ward_child *c = pending_head;
-        ward_exit_fn fn = c->cb;
-        void *data = c->cb_data;
-        int st = atomic_load(&c->state) == WARD__EXITED ? c->status : -1;
-
-        unpend(c);
-        c->cb = NULL;
-        ward__unlock();
-        fn(c, st, data);
-        ran++;
-        ward__lock();
-    }
+    ran += run_pending();
     ward__unlock();
     return ran;
 }
