@@ -88,6 +88,8 @@ static const struct config small = {
 };
 
 static struct config cfg;
+/* --scenario 5: only the latency scenario, for a quick look at one target. */
+static int only_scenario;
 static char nofile_note[256];
 
 /* What else the machine did during the run: a noisy run should say so. */
@@ -413,6 +415,18 @@ run_phases(void)
             die("%s: bad answer to mem", W[i].c->name);
     }
 
+    if (only_scenario == 5) {
+        progress("scenario 5 alone: one child at a time");
+        warm_up();
+        lat_rounds(0, cfg.lat_rounds_plain);
+        progress("scenario 5 alone: with %d idle children alive in each worker", cfg.idle_n);
+        all("idle %ld", cfg.idle_n);
+        warm_up();
+        lat_rounds(1, cfg.lat_rounds_idle);
+        all("idle %ld", 0);
+        return;
+    }
+
     progress("the child's descriptor table");
     for (size_t i = 0; i < nw; i++) {
         int kids, fds;
@@ -669,6 +683,8 @@ report(void)
     fprintf(md, "Machine:\n\n");
     machine(md);
 
+    if (only_scenario == 5)
+        goto scenario5;
     fprintf(md, "\n### Scenarios 1–3: spawn and reap one child at a time\n\n");
     fprintf(md, "Median µs per spawn+reap over %d / %d / %d interleaved rounds of "
                 "%.0f ms per contender (as many children as fit, at least one); "
@@ -688,6 +704,7 @@ report(void)
         fputc('\n', md);
     }
 
+scenario5:
     fprintf(md, "\n### Scenario 5: exit-notification latency\n\n");
     fprintf(md, "µs from the child's last clock_gettime() before _exit() to the "
                 "parent's wait returning or its exit callback running (the child "
@@ -708,6 +725,9 @@ report(void)
                     x(fl != NULL ? pct(&w->lat[k], 99) / pct(&fl->lat[k], 99) : NAN));
         fputc('\n', md);
     }
+
+    if (only_scenario == 5)
+        return;
 
     fprintf(md, "\n### Scenario 4: %d children alive at once, then all reaped\n\n", cfg.mass_n);
     fprintf(md, "Idle children (blocked reading a shared pipe) started one after "
@@ -1076,9 +1096,12 @@ main(int argc, char **argv)
             out_dir = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc &&
+                 strcmp(argv[i + 1], "5") == 0)
+            only_scenario = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: ward-bench --child PATH [--quick | --small | --check] [--out DIR] "
-                            "[--only a,b]\n");
+                            "[--only a,b] [--scenario 5]\n");
             return 2;
         }
     }

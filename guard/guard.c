@@ -160,16 +160,22 @@ clear_private(struct ward__slot *s, const siginfo_t *seen)
     }
     memset(&si, 0, sizeof(si));
     if (is_exit(seen)) {
+        /*
+         * Counted before the reap: ward_dispatch, which looks for exits
+         * with a wait, must know where an exit it can no longer see went.
+         */
+        atomic_fetch_add(&ward__slots_taken, 1);
         if (ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WEXITED | WNOHANG) == 0 &&
             si.si_pid == seen->si_pid) {
             s->status = ward__status_from_siginfo(&si);
             atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_DONE));
             return 0;
         }
-    } else {
-        (void)ward__real.waitid(P_PID, (id_t)seen->si_pid, &si,
-                                WSTOPPED | WCONTINUED | WNOHANG);
+        atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
+        atomic_fetch_sub(&ward__slots_taken, 1);
+        return 0;
     }
+    (void)ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WSTOPPED | WCONTINUED | WNOHANG);
     atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
     return 0;
 }

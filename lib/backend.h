@@ -86,6 +86,10 @@ struct ward__exec {
     volatile int err; /* written by the child: why exec failed */
 };
 
+/* What events_drain adds to *scan_all (see below). */
+#define WARD__SCAN_ALL    1
+#define WARD__SCAN_READY  2
+
 /*
  * A backend is a const table of the few operations that differ between
  * kernels.  Everything else is in the core.  Each operation documents its
@@ -151,7 +155,11 @@ struct ward__backend {
      * watch returns 1 if it watches c, 0 if it has nothing to watch (its
      * events name no child: events_drain sets *scan_all), -1 on error; the
      * core calls unwatch only for a child that watch returned 1 for, and
-     * keeps that record itself.
+     * keeps that record itself.  What events_drain adds to *scan_all:
+     * WARD__SCAN_ALL, look at every child (the events may have missed
+     * some); WARD__SCAN_READY, the pids returned need not be all the
+     * children that ended, but every ended child that nobody has reaped
+     * has a report a wait for any child sees, so the core looks at those.
      */
     int (*events_open)(void);
     int (*watch)(struct ward__pidref *c);

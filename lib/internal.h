@@ -107,6 +107,13 @@ struct ward__slot *ward__slot_find(pid_t pid);
  * Returns the state found: PRESENT (now LOCKED, yours) or DONE. */
 unsigned int ward__slot_claim(struct ward__slot *s, pid_t pid);
 void ward__slot_unclaim(struct ward__slot *s, pid_t pid);
+/*
+ * Slots the guard's handler holds or has reaped (HANDLER or DONE) and ward
+ * has not collected yet.  The handler counts a slot before it reaps the
+ * child, so whoever no longer finds the child's report with a wait finds it
+ * here: ward_dispatch looks at every handle only while this is not 0.
+ */
+extern _Atomic unsigned int ward__slots_taken;
 
 /* Set by the guard's handler when it could not see past a child that ward
  * was busy with: ward re-raises SIGCHLD once it is done with it. */

@@ -36,6 +36,7 @@ static struct ward__slot *free_list; /* under ward__lock */
 
 _Atomic int ward__deferred;
 _Atomic int ward__inflight;
+_Atomic unsigned int ward__slots_taken;
 
 /*
  * A child is being born: between clone() or fork() and the publication of
@@ -117,7 +118,10 @@ ward__slot_publish(struct ward__slot *s, pid_t pid)
 void
 ward__slot_release(struct ward__slot *s)
 {
-    atomic_store(&s->word, WARD__SLOT_WORD(0, WARD__SLOT_FREE));
+    /* A slot the guard's handler reaped is collected: uncount it. */
+    if (WARD__SLOT_STATE(atomic_exchange(&s->word, WARD__SLOT_WORD(0, WARD__SLOT_FREE))) ==
+        WARD__SLOT_DONE)
+        atomic_fetch_sub(&ward__slots_taken, 1);
     s->next_free = free_list;
     free_list = s;
 }
@@ -127,6 +131,7 @@ void
 ward__slot_reset_all(void)
 {
     free_list = NULL;
+    atomic_store(&ward__slots_taken, 0);
     for (struct chunk *c = atomic_load(&chunks); c != NULL; c = atomic_load(&c->next)) {
         for (int i = CHUNK_SLOTS - 1; i >= 0; i--) {
             atomic_store(&c->slots[i].word, WARD__SLOT_WORD(0, WARD__SLOT_FREE));

@@ -103,6 +103,76 @@ Test(guard, sigchld_handler_never_reaps_a_private_child)
                  (int)reaped_own, nown);
 }
 
+struct exit_seen {
+    int calls;
+    int status;
+};
+
+static void
+record_exit(ward_child *c, int status, void *data)
+{
+    struct exit_seen *s = data;
+
+    (void)c;
+    s->calls++;
+    s->status = status;
+}
+
+/*
+ * The guard's handler reaps private children into their slots to look past
+ * them, so no wait sees their exits afterwards: ward_dispatch must still
+ * run every callback, with every status, while the program's reaping
+ * handler takes its own children and others stay alive.
+ */
+Test(guard, dispatch_finds_exits_the_handler_took)
+{
+    enum { N = 100, ALIVE = 100 };
+    static struct exit_seen seen[N];
+    static ward_child *kids[N], *alive[ALIVE];
+    int fd = ward_events_fd(), calls = 0;
+
+    cr_assert_geq(fd, 0, "ward_events_fd: %s", strerror(errno));
+    cr_assert_neq(signal(SIGCHLD, reaping_handler), SIG_ERR);
+    for (int i = 0; i < ALIVE; i++)
+        alive[i] = wt_spawn_ok(NULL, "sleep", "600000");
+    for (int i = 0; i < N; i++) {
+        char code[8];
+
+        if (i % 10 == 0)
+            fork_own(3);
+        snprintf(code, sizeof(code), "%d", i % 100);
+        kids[i] = wt_spawn_ok(NULL, "exit", code);
+        cr_assert_eq(ward_setcallback(kids[i], record_exit, &seen[i]), 0);
+    }
+    for (double end = wt_now_ms() + wt_ms(20000); wt_now_ms() < end;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+
+        calls = 0;
+        for (int i = 0; i < N; i++)
+            calls += seen[i].calls;
+        if (calls == N)
+            break;
+        if (poll(&p, 1, 100) == 1)
+            cr_assert_geq(ward_dispatch(), 0, "ward_dispatch: %s", strerror(errno));
+    }
+    for (int i = 0; i < ALIVE; i++)
+        wt_kill_reap(alive[i]);
+    for (double end = wt_now_ms() + wt_ms(10000); reaped_own < nown && wt_now_ms() < end;)
+        wt_sleep_ms(10);
+    signal(SIGCHLD, SIG_DFL);
+    for (int i = 0; i < N; i++)
+        ward_free(kids[i]);
+    cr_assert_eq(calls, N, "%d of %d callbacks ran", calls, N);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(seen[i].calls, 1, "child %d: %d callbacks", i, seen[i].calls);
+        cr_assert(WIFEXITED(seen[i].status) && WEXITSTATUS(seen[i].status) == i % 100,
+                  "child %d: status 0x%x", i, seen[i].status);
+    }
+    cr_assert_eq(reaped_private, 0, "the handler reaped %d private children", (int)reaped_private);
+    cr_assert_eq(reaped_own, nown, "the handler reaped %d of %d own children",
+                 (int)reaped_own, nown);
+}
+
 static void
 counting_handler(int sig)
 {

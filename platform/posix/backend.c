@@ -59,6 +59,38 @@ static _Atomic int ev_w = -1;
 /* 0 not tried, 1 installed, 2 installed but no pipe yet, -1 unavailable */
 static int handler_state;
 static struct sigaction chained;
+/* The program's SIGCHLD handler ran since the last events_drain. */
+static _Atomic int chained_ran;
+
+/*
+ * The pids that this backend's handler was told of (si_pid), for
+ * events_drain: a ward child reaped by a thief outside ward before the core
+ * looked never shows in a wait again, and this is how the core still finds
+ * it (its reap fails with ECHILD).  Signals of the same kind do not queue:
+ * a SIGCHLD sent while one is pending is lost with its si_pid, so this is
+ * not every exit (the core's wait for ready children finds those), only a
+ * hint that costs one table look per signal.  Written by the handler on
+ * any thread: each takes an index, and fills its entry only if the core
+ * has emptied it; an entry found full, or reserved and not yet filled when
+ * the core reads it, sets pids_lost, and the core then looks at every
+ * child.  Emptied by events_drain, under ward__lock.
+ */
+#define PIDS_RING 256
+static _Atomic pid_t pids_ring[PIDS_RING];
+static _Atomic unsigned int pids_head;
+static unsigned int pids_tail;
+static _Atomic int pids_lost;
+
+static void
+note_pid(const siginfo_t *si)
+{
+    unsigned int i = atomic_fetch_add(&pids_head, 1);
+    pid_t empty = 0;
+
+    if (si == NULL || si->si_pid <= 0 ||
+        !atomic_compare_exchange_strong(&pids_ring[i % PIDS_RING], &empty, si->si_pid))
+        atomic_store(&pids_lost, 1);
+}
 
 static void
 posix_sigchld(void)
@@ -80,10 +112,14 @@ static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
     posix_sigchld();
+    if (atomic_load(&ev_w) >= 0)
+        note_pid(si);
     if (chained.sa_flags & SA_SIGINFO) {
+        atomic_store(&chained_ran, 1);
         if (chained.sa_sigaction != NULL)
             chained.sa_sigaction(sig, si, ctx);
     } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
+        atomic_store(&chained_ran, 1);
         chained.sa_handler(sig);
     } else {
         ward__quiet_signal();
@@ -451,16 +487,49 @@ posix_unwatch(struct ward__pidref *c)
 {
 }
 
-/* A SIGCHLD says some child changed, not which: the core looks at all. */
+/*
+ * A SIGCHLD says some child changed, and its si_pid which one, but merged
+ * signals lose theirs.  Every child of this backend's is an ordinary one
+ * (vfork() or fork(), exit signal SIGCHLD) that only a wait reaps, so the
+ * core finds the ended ones with a wait for any child (WARD__SCAN_READY)
+ * instead of looking at every handle; the pids the handler was told of are
+ * returned too, for the children a thief reaped before that wait.  The
+ * core looks at every handle (WARD__SCAN_ALL) when the program's own
+ * SIGCHLD handler ran (a handler that reaps with waitpid(-1) may have taken
+ * an exit of ward's, and the SIGCHLD that told of it may have merged with
+ * another) or when pids were lost here.  Under libward-guard, whose wait
+ * family never reaps a private child, this backend's handler is not
+ * installed and only the wait for ready children is asked for.  Under
+ * ward__lock.
+ */
 static int
 posix_events_drain(pid_t *pids, int max, int *scan_all)
 {
     char buf[64];
+    unsigned int head = atomic_load(&pids_head);
+    int n = 0;
 
+    /* Read before the core looks: an exit after the look writes again. */
     while (read(ev_r, buf, sizeof(buf)) > 0)
         ;
-    *scan_all = 1;
-    return 0;
+    if (head - pids_tail > PIDS_RING) {
+        /* Entries were found full: those signals set pids_lost. */
+        pids_tail = head - PIDS_RING;
+    }
+    while (pids_tail != head && n < max) {
+        pid_t pid = atomic_exchange(&pids_ring[pids_tail % PIDS_RING], 0);
+
+        pids_tail++;
+        if (pid > 0)
+            pids[n++] = pid;
+        else
+            atomic_store(&pids_lost, 1);
+    }
+    if (atomic_exchange(&chained_ran, 0) || atomic_exchange(&pids_lost, 0))
+        *scan_all |= WARD__SCAN_ALL;
+    else
+        *scan_all |= WARD__SCAN_READY;
+    return n;
 }
 
 static void
@@ -498,6 +567,12 @@ posix_atfork_child(void)
     if (w != -1)
         close(w);
     ev_r = -1;
+    atomic_store(&chained_ran, 0);
+    for (int i = 0; i < PIDS_RING; i++)
+        atomic_store(&pids_ring[i], 0);
+    atomic_store(&pids_head, 0);
+    pids_tail = 0;
+    atomic_store(&pids_lost, 0);
     memcpy(&handler_lock, &m, sizeof(m));
 }
 
