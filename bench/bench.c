@@ -401,6 +401,36 @@ all(const char *fmt, long n)
         (void)ask(&W[i], fmt, n);
 }
 
+/* Scenario 7: threads spawning at once, interleaved rounds. */
+static void
+threads_rounds(void)
+{
+    progress("scenario 7: threads spawning at once");
+    for (int r = 0; r < cfg.rounds_threads; r++) {
+        struct worker *tw[32];
+        size_t ntw = 0;
+
+        for (size_t k = 0; k < nw; k++) {
+            if (W[k].c->threads)
+                tw[ntw++] = &W[k];
+        }
+        progress("  round %d/%d", r + 1, cfg.rounds_threads);
+        for (int t = 0; t <= NTHR; t++) {
+            for (size_t k = 0; k < ntw; k++) {
+                struct worker *w = tw[(r + k) % ntw];
+                char *p = t < NTHR ? ask(w, "threads %d %.0f", nthreads[t], cfg.threads_ms)
+                                   : ask(w, "mixed %.0f", cfg.threads_ms);
+                double count = strtod(p, &p), ns = strtod(p, NULL);
+
+                if (count < 1)
+                    die("%s: no child in scenario 7", w->c->name);
+                push(t < NTHR ? &w->thr[t] : &w->mixed, ns / count);
+                w->thr_spawned += (long)count;
+            }
+        }
+    }
+}
+
 static void
 run_phases(void)
 {
@@ -415,6 +445,10 @@ run_phases(void)
             die("%s: bad answer to mem", W[i].c->name);
     }
 
+    if (only_scenario == 7) {
+        threads_rounds();
+        return;
+    }
     if (only_scenario == 5) {
         progress("scenario 5 alone: one child at a time");
         warm_up();
@@ -499,30 +533,7 @@ run_phases(void)
      * Last, because the mixed load turns on ward's event descriptor, after
      * which every spawn in that worker also adds its pidfd to the epoll set.
      */
-    progress("scenario 7: threads spawning at once");
-    for (int r = 0; r < cfg.rounds_threads; r++) {
-        struct worker *tw[32];
-        size_t ntw = 0;
-
-        for (size_t k = 0; k < nw; k++) {
-            if (W[k].c->threads)
-                tw[ntw++] = &W[k];
-        }
-        progress("  round %d/%d", r + 1, cfg.rounds_threads);
-        for (int t = 0; t <= NTHR; t++) {
-            for (size_t k = 0; k < ntw; k++) {
-                struct worker *w = tw[(r + k) % ntw];
-                char *p = t < NTHR ? ask(w, "threads %d %.0f", nthreads[t], cfg.threads_ms)
-                                   : ask(w, "mixed %.0f", cfg.threads_ms);
-                double count = strtod(p, &p), ns = strtod(p, NULL);
-
-                if (count < 1)
-                    die("%s: no child in scenario 7", w->c->name);
-                push(t < NTHR ? &w->thr[t] : &w->mixed, ns / count);
-                w->thr_spawned += (long)count;
-            }
-        }
-    }
+    threads_rounds();
 }
 
 /* ---- report ------------------------------------------------------------- */
@@ -685,6 +696,8 @@ report(void)
 
     if (only_scenario == 5)
         goto scenario5;
+    if (only_scenario == 7)
+        goto scenario7;
     fprintf(md, "\n### Scenarios 1–3: spawn and reap one child at a time\n\n");
     fprintf(md, "Median µs per spawn+reap over %d / %d / %d interleaved rounds of "
                 "%.0f ms per contender (as many children as fit, at least one); "
@@ -785,6 +798,7 @@ scenario5:
         fprintf(md, "| %s | %d | %d | %d |\n", W[i].c->name, W[i].clean[0], W[i].clean[1],
                 W[i].clean[2]);
 
+scenario7:
     fprintf(md, "\n### Scenario 7: threads spawning at once\n\n");
     fprintf(md, "Children spawned and reaped per ms, all threads together (wall time from "
                 "the first thread's start to the last one's end), median over %d "
@@ -816,6 +830,8 @@ scenario5:
             fprintf(md, " %s | %s |", per_ms(&w->thr[t]), x(paired_thr(fl, w, t)));
         fprintf(md, " %s | %s |\n", per_ms(&w->mixed), x(paired_thr(fl, w, NTHR)));
     }
+    if (only_scenario == 7)
+        return;
 
     if (wd != NULL && fl != NULL) {
         struct {
@@ -1097,11 +1113,11 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc &&
-                 strcmp(argv[i + 1], "5") == 0)
+                 (strcmp(argv[i + 1], "5") == 0 || strcmp(argv[i + 1], "7") == 0))
             only_scenario = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: ward-bench --child PATH [--quick | --small | --check] [--out DIR] "
-                            "[--only a,b] [--scenario 5]\n");
+                            "[--only a,b] [--scenario 5|7]\n");
             return 2;
         }
     }

@@ -524,8 +524,10 @@ ward_rusage(const ward_child *c, struct rusage *ru)
         return -1;
     }
     memset(ru, 0, sizeof(*ru));
-    ru->ru_utime = c->usage.utime;
-    ru->ru_stime = c->usage.stime;
+    ru->ru_utime.tv_sec = (time_t)(c->usage.utime_us / 1000000);
+    ru->ru_utime.tv_usec = (suseconds_t)(c->usage.utime_us % 1000000);
+    ru->ru_stime.tv_sec = (time_t)(c->usage.stime_us / 1000000);
+    ru->ru_stime.tv_usec = (suseconds_t)(c->usage.stime_us % 1000000);
     ru->ru_maxrss = c->usage.maxrss;
     ru->ru_minflt = c->usage.minflt;
     ru->ru_majflt = c->usage.majflt;
@@ -540,8 +542,8 @@ ward_rusage(const ward_child *c, struct rusage *ru)
 void
 ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru)
 {
-    u->utime = ru->ru_utime;
-    u->stime = ru->ru_stime;
+    u->utime_us = (long long)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+    u->stime_us = (long long)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
     u->maxrss = ru->ru_maxrss;
     u->minflt = ru->ru_minflt;
     u->majflt = ru->ru_majflt;

@@ -138,9 +138,14 @@ ward__exec_retryable(int err)
 /* Close every descriptor >= lowfd.  Async-signal-safe. */
 void ward__close_from(int lowfd);
 
-/* The few fields of struct rusage a handle keeps; the rest read as zero. */
+/*
+ * The few fields of struct rusage a handle keeps; the rest read as zero.
+ * The times in microseconds, one integer each rather than a struct timeval
+ * (16 bytes on LP64): a handle is kept per live child (see doc/PERFORMANCE.md,
+ * scenario 6).
+ */
 struct ward__usage {
-    struct timeval utime, stime;
+    long long utime_us, stime_us;
     long maxrss, minflt, majflt, inblock, oublock, nvcsw, nivcsw;
 };
 void ward__usage_from_rusage(struct ward__usage *u, const struct rusage *ru);
