@@ -145,9 +145,20 @@ struct ward__backend {
      * or adopt set it, so that reap, recover, signal and forget can tell
      * when the number no longer names it (the caller closed it, and it was
      * reused): they then never act on it, tell the core with
-     * ward__pidref_lost(), and signal fails with EBADF.  Under ward__lock.
+     * ward__pidref_lost(), and signal fails with EBADF.  Called before c
+     * is in the table, where no other thread can reach it, so not under
+     * ward__lock: it may make a system call.
      */
     void (*note)(struct ward__pidref *c);
+    /*
+     * Optional.  1 if c's child surely has not ended yet: its process
+     * descriptor is still its own and the kernel says the process runs.
+     * 0 if it may have ended, or that cannot be told.  Changes nothing and
+     * takes no lock: a blocking wait that is told 1 goes to sleep in block
+     * without a reap first, which would find nothing and hold ward__lock
+     * over two system calls.
+     */
+    int (*running)(const struct ward__pidref *c);
     /*
      * The events descriptor: open it (once; later calls return the same
      * descriptor), watch or unwatch a child in it (under ward__lock), and

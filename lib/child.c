@@ -178,13 +178,24 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
         errno = EINVAL;
         return -1;
     }
-    for (;;) {
+    for (int first = 1;; first = 0) {
         unsigned int n0;
         int timed_out = 0;
 
-        ward__lock();
-        r = ward__try_reap(c);
-        ward__unlock();
+        /*
+         * A wait that may sleep, on a child the backend can tell is still
+         * running without a lock, sleeps at once: a reap now would find
+         * nothing, and would hold ward__lock, which every thread's spawn
+         * and wait take, over system calls.
+         */
+        if (first && deadline != &no_wait && ward__be->running != NULL &&
+            ward__be->running(&c->ref) == 1) {
+            r = 0;
+        } else {
+            ward__lock();
+            r = ward__try_reap(c);
+            ward__unlock();
+        }
         if (lost(c))
             return -1;
         if (r == -1)

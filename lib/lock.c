@@ -9,7 +9,12 @@
 #include <signal.h>
 #include <string.h>
 
-pthread_mutex_t ward__mutex = PTHREAD_MUTEX_INITIALIZER;
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+#define MUTEX_INITIALIZER PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+#else
+#define MUTEX_INITIALIZER PTHREAD_MUTEX_INITIALIZER
+#endif
+pthread_mutex_t ward__mutex = MUTEX_INITIALIZER;
 /*
  * Waits for any child take the gate exclusively; spawns take it shared.
  * Where the C library lets us, writers come first, so a steady stream of
@@ -73,7 +78,7 @@ ward__unlock(void)
 void
 ward__locks_reset_after_fork(void)
 {
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_t m = MUTEX_INITIALIZER;
     pthread_rwlock_t g = GATE_INITIALIZER;
 
     memcpy(&ward__mutex, &m, sizeof(m));

@@ -561,9 +561,10 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         c->ref.pid = pid;
         c->ref.fd = pidfd;
         c->ref.autoreap = p.ex.autoreaped != 0;
-        ward__lock();
+        /* Not in the table yet: no other thread can reach c. */
         if (ward__be->note != NULL)
             ward__be->note(&c->ref);
+        ward__lock();
         if (c->ref.autoreap) {
             /*
              * No SIGCHLD comes for it and no wait sees it, so the guard's

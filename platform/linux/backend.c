@@ -119,8 +119,12 @@ stack_put(void *s)
 #endif
 
 static int epfd = -1;     /* the events set: every watched pidfd; under ward__lock */
-static int pidfs;         /* each pidfd has an inode of its own (Linux 6.9);
-                             -1 not known yet (see init_without_descriptor()) */
+/*
+ * Each pidfd has an inode of its own (Linux 6.9); -1 not known yet (see
+ * init_without_descriptor()).  Atomic: linux_note() may learn it, outside
+ * ward__lock, while other threads read it.
+ */
+static _Atomic int pidfs;
 /*
  * CLONE_AUTOREAP (Linux 7.1): 1 unless turned off (WARD_AUTOREAP=0 in the
  * environment at the backend's init) or refused by the kernel once (older
@@ -645,10 +649,11 @@ linux_note(struct ward__pidref *c)
     if (fstat(c->fd, &st) == 0) {
         c->fd_dev = (unsigned long long)st.st_dev;
         c->fd_ino = (unsigned long long)st.st_ino;
-        if (pidfs < 0)
-            pidfs = is_pidfs(c->fd);
+        if (atomic_load_explicit(&pidfs, memory_order_relaxed) < 0)
+            atomic_store_explicit(&pidfs, is_pidfs(c->fd), memory_order_relaxed);
     }
 }
+
 
 static int
 fdinfo_pid_matches(int fd, pid_t pid)
@@ -701,6 +706,21 @@ own_pidfd(const struct ward__pidref *c)
         (unsigned long long)st.st_ino != c->fd_ino)
         return 0;
     return pidfs > 0 ? 1 : fdinfo_pid_matches(c->fd, c->pid);
+}
+
+/*
+ * Lock-free: the descriptor is still c's and poll says its process has not
+ * ended (no POLLIN, which a pidfd shows once the process has exited, and
+ * no error).  Anything else: 0, and the core looks under its lock.
+ */
+static int
+linux_running(const struct ward__pidref *c)
+{
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+    if (pfd.fd == -1 || own_pidfd(c) != 1)
+        return 0;
+    return poll(&pfd, 1, 0) == 0;
 }
 
 static int linux_recover(struct ward__pidref *c, int *status);
@@ -1507,6 +1527,7 @@ const struct ward__backend ward__linux_backend = {
     .signal = linux_signal,
     .forget = linux_forget,
     .note = linux_note,
+    .running = linux_running,
     .events_open = linux_events_open,
     .watch = linux_watch,
     .unwatch = linux_unwatch,
