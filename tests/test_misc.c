@@ -381,6 +381,36 @@ Test(misc, closed_pidfd_wait_is_ebadf_not_another_childs_status)
     ward_free(a);
 }
 
+/*
+ * The first thing asked of the handle is a blocking wait (ward_wait may
+ * sleep at once on a child the backend sees running, without a reap first:
+ * that look must not trust a number that names another child now, or it
+ * would sleep until that one ends).  b outlives the test's timeout.
+ */
+Test(misc, closed_pidfd_first_wait_is_ebadf_not_a_sleep_on_another_child, .timeout = 60)
+{
+    if (wt_posix_backend())
+        cr_skip_test("the posix backend has no pidfd");
+    ward_child *a = wt_spawn_ok(NULL, "sleep", "100", "exit", "3");
+    int afd = own_pidfd_if_private(a);
+    ward_child *b = steal_pidfd_number(a, (const char *const[]){"sleep", "600000", NULL});
+    pid_t apid = ward_pid(a);
+    struct timespec dl = wt_deadline_ms(wt_ms(30000));
+    int st = -1;
+
+    wt_assert_err(ward_wait(a, &st), EBADF);
+    wt_assert_err(ward_timedwait(a, &st, &dl), EBADF);
+    cr_assert_eq(st, -1, "a status was stored: 0x%x", st);
+    /* b still runs, untouched. */
+    wt_assert_err(ward_trywait(b, &st), EAGAIN);
+    cr_assert_eq(ward_kill(b, SIGKILL), 0);
+    cr_assert_eq(ward_wait(b, &st), 0);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ward_free(b);
+    until_ended(apid, afd);
+    ward_free(a);
+}
+
 Test(misc, closed_pidfd_kill_is_ebadf_and_spares_the_new_owner)
 {
     if (wt_posix_backend())
