@@ -75,6 +75,9 @@ struct ward__exec {
     int files_shared; /* set by the backend: the child starts on the
                          parent's descriptor table and must take its own
                          before it touches a descriptor */
+    int trimmed;    /* set in the child by the backend: the table it took
+                       holds no descriptor at or above keep_below, so there
+                       is nothing above the plan's to close */
     int autoreaped; /* set by the backend: the kernel reaps the child
                        itself (Linux CLONE_AUTOREAP); no wait of anyone's
                        sees it, nor does any SIGCHLD handler */

@@ -166,7 +166,9 @@ ward__exec_child(struct ward__exec *ex)
             close_span(prev + 1, ex->dsts[i] - 1);
             prev = ex->dsts[i];
         }
-        close_span(prev + 1, -1);
+        /* Nothing left up there once the backend trimmed the table. */
+        if (!ex->trimmed || prev + 1 < ex->keep_below)
+            close_span(prev + 1, -1);
     }
 
     if (ex->set_umask)

@@ -860,6 +860,37 @@ Test(spawn, mapfd)
     ward_attr_free(a);
 }
 
+/*
+ * The source of a mapping above every target, and not close-on-exec: the
+ * child's table keeps it until the mapping is made, and it must be closed
+ * after (the close of everything above the targets is skipped only where
+ * the backend's new table holds nothing up there).
+ */
+Test(spawn, mapfd_from_a_higher_inheritable_source_is_closed)
+{
+    ward_attr *a = ward_attr_new();
+    int p[2], hi;
+    char out[256], fds[256];
+
+    cr_assert_not_null(a);
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    hi = fcntl(p[1], F_DUPFD, 50);
+    cr_assert_geq(hi, 50);
+    cr_assert_eq(fcntl(hi, F_GETFD) & FD_CLOEXEC, 0);
+    cr_assert_eq(ward_attr_mapfd(a, hi, 5), 0);
+    cr_assert_eq(ward_attr_setstdio(a, 1, WARD_STDIO_PIPE, -1), 0);
+    ward_child *c = wt_spawn_ok(a, "writefd", "5", "mapped", "fds");
+    close(p[1]);
+    close(hi);
+    wt_read_all(ward_stdio(c, 1), fds, sizeof fds);
+    wt_read_all(p[0], out, sizeof out);
+    close(p[0]);
+    wt_reap_exit(c, 0);
+    cr_assert_str_eq(out, "mapped\n");
+    cr_assert_str_eq(fds, "fds: 0 1 2 5\n");
+    ward_attr_free(a);
+}
+
 Test(spawn, mapfd_identity_of_cloexec_descriptor)
 {
     ward_attr *a = ward_attr_new();

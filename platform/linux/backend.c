@@ -261,12 +261,14 @@ child_main(void *arg)
 {
     struct ward__exec *ex = arg;
 
-    if (ex->files_shared &&
-        syscall(SYS_close_range, (unsigned int)ex->keep_below, ~0u,
-                CLOSE_RANGE_UNSHARE) == -1 &&
-        unshare(CLONE_FILES) == -1) {
-        ex->err = errno != 0 ? errno : EIO;
-        _exit(127);
+    if (ex->files_shared) {
+        if (syscall(SYS_close_range, (unsigned int)ex->keep_below, ~0u,
+                    CLOSE_RANGE_UNSHARE) == 0) {
+            ex->trimmed = 1;
+        } else if (unshare(CLONE_FILES) == -1) {
+            ex->err = errno != 0 ? errno : EIO;
+            _exit(127);
+        }
     }
     ward__child_die_with_parent(ex);
     ward__exec_child(ex);
@@ -367,6 +369,7 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp, int with_pidfd)
         return -1;
     ex->handlers_clear = 0;
     ex->files_shared = 0;
+    ex->trimmed = 0;
     memcpy(shared, ex, sizeof(*shared));
     pid = clone(tsan_child_main, (char *)stack + CHILD_STACK_SIZE,
                 CLONE_VFORK | (with_pidfd ? CLONE_PIDFD : 0) | SIGCHLD, shared,
@@ -391,6 +394,7 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp, int with_pidfd)
     uint64_t pidfd_flag = with_pidfd ? CLONE_PIDFD : 0;
 
     ex->files_shared = files != 0;
+    ex->trimmed = 0;
 #ifdef WARD_HAVE_CLONE3
     if (!atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
         struct ward_clone_args ca;
