@@ -534,7 +534,8 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     p.ex.flags = a != NULL ? a->flags : 0;
     p.ex.umask = a != NULL ? a->umask : 0;
     p.ex.set_umask = a != NULL && a->set_umask;
-    p.ex.parent = getpid();
+    /* Only a child that is to die with its parent checks who that is. */
+    p.ex.parent = (p.ex.flags & WARD_DIE_WITH_PARENT) ? getpid() : 0;
 
     /* The handle comes first: once a child exists, nothing may fail. */
     if ((c = ward__child_new(-1, -1, p.ex.flags)) == NULL)
