@@ -163,6 +163,17 @@ struct ward__backend {
      */
     int (*running)(const struct ward__pidref *c);
     /*
+     * Optional.  Reap c with none of ward's locks held, only c's claim
+     * word (see ward__reap_unlocked()): 1 reaped, *status and *usage set;
+     * 0 not ended yet, surely (c's descriptor is its own and the kernel
+     * says so); -1 anything else (a descriptor that is not c's own, a
+     * thief's ECHILD, a child the kernel reaps itself), for the core's
+     * reap under ward__lock to look at.  Changes nothing in ward's state:
+     * only the kernel's.
+     */
+    int (*reap_claimed)(const struct ward__pidref *c, int *status,
+                        struct ward__usage *usage);
+    /*
      * The events descriptor: open it (once; later calls return the same
      * descriptor), watch or unwatch a child in it (under ward__lock), and
      * collect the pids of children that may have ended, without blocking.

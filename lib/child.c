@@ -191,7 +191,7 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
         if (first && deadline != &no_wait && ward__be->running != NULL &&
             ward__be->running(&c->ref) == 1) {
             r = 0;
-        } else {
+        } else if ((r = ward__reap_unlocked(c)) == -1) {
             ward__lock();
             r = ward__try_reap(c);
             ward__unlock();

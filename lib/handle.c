@@ -36,8 +36,11 @@ ward__fd_lost(ward_child *c)
 {
     if (atomic_load(&c->fd_lost))
         return;
-    /* Not closed: the number is someone else's now. */
-    c->ref.fd = -1;
+    /*
+     * Not closed: the number is someone else's now.  Atomic: a backend may
+     * read it outside ward__lock (see backend.h, running and reap_claimed).
+     */
+    __atomic_store_n(&c->ref.fd, -1, __ATOMIC_RELAXED);
     c->watched = 0;
     atomic_store(&c->fd_lost, 1);
     /* Its exits are no longer in the events set: dispatch looks at all. */
@@ -62,7 +65,10 @@ ward__try_reap(ward_child *c)
     memset(&usage, 0, sizeof(usage));
     if (c->slot != NULL &&
         ward__slot_claim(c->slot, c->ref.pid) == WARD__SLOT_DONE) {
-        /* libward-guard's SIGCHLD handler reaped it for us. */
+        /*
+         * libward-guard's SIGCHLD handler reaped it for us, or a waiter did
+         * in ward__reap_unlocked(), which also left the usage.
+         */
         c->status = c->slot->status;
         atomic_store(&c->state, WARD__EXITED);
         goto reaped;
@@ -92,7 +98,8 @@ reaped:
         nlost--;
     if (c->slot != NULL) {
         ward__slot_release(c->slot);
-        c->slot = NULL;
+        /* Read outside the lock by ward__reap_unlocked(). */
+        __atomic_store_n(&c->slot, NULL, __ATOMIC_RELEASE);
         if (atomic_exchange(&ward__deferred, 0))
             ward__reraise();
     }
@@ -120,6 +127,57 @@ reaped:
         c->next = graveyard;
         graveyard = c;
     }
+    return 1;
+}
+
+/*
+ * A waiter's reap outside ward__lock, which every thread's spawn and wait
+ * take: holding the lock over the reaping system call made threads that
+ * spawn and wait at once queue for it (doc/PERFORMANCE.md, scenario 7).
+ * What keeps a status from being lost without the lock is c's claim word,
+ * the one the guard's handler and every reap under the lock also claim:
+ * taken here (PRESENT -> LOCKED), the child reaped by the backend through
+ * its process descriptor, the status left in the word as the guard's
+ * handler leaves one (DONE), and collected under the lock by
+ * ward__try_reap(), as the handler's are.  Whoever else comes meanwhile
+ * finds the word LOCKED or DONE, never a reaped child without its status.
+ * Returns 1 once c has ended and its status is cached, 0 if it surely
+ * runs, -1 if the caller must look under the lock (no backend support,
+ * no claim word, the word taken by someone else, or anything the backend
+ * leaves to the locked reap: a lost descriptor, a thief).
+ */
+int
+ward__reap_unlocked(ward_child *c)
+{
+    struct ward__usage usage;
+    struct ward__slot *s;
+    unsigned long long w;
+    int st, r;
+
+    if (ward__be->reap_claimed == NULL)
+        return -1;
+    if (atomic_load(&c->state) != WARD__RUNNING)
+        return 1;
+    if ((s = __atomic_load_n(&c->slot, __ATOMIC_ACQUIRE)) == NULL)
+        return -1;
+    w = WARD__SLOT_WORD(c->ref.pid, WARD__SLOT_PRESENT);
+    if (!atomic_compare_exchange_strong(&s->word, &w,
+                                        WARD__SLOT_WORD(c->ref.pid, WARD__SLOT_LOCKED)))
+        return -1;
+    memset(&usage, 0, sizeof(usage));
+    if ((r = ward__be->reap_claimed(&c->ref, &st, &usage)) != 1) {
+        ward__slot_unclaim(s, c->ref.pid);
+        return r == 0 ? 0 : -1;
+    }
+    /* Only the claim's holder writes these; read once the state says EXITED. */
+    c->usage = usage;
+    c->has_usage = 1;
+    s->status = st;
+    atomic_fetch_add(&ward__slots_taken, 1);
+    atomic_store(&s->word, WARD__SLOT_WORD(c->ref.pid, WARD__SLOT_DONE));
+    ward__lock();
+    (void)ward__try_reap(c);
+    ward__unlock();
     return 1;
 }
 

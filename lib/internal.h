@@ -4,10 +4,13 @@
  * Locking.  Two locks guard ward's state:
  *
  *  - ward__lock, a mutex: the pid -> handle table and every handle's state.
- *    A private child is reaped only while this lock is held, and its status
- *    is stored on the handle before the lock is released, so any waiter that
- *    goes through ward either finds the child running or finds its status.
- *    It is held only for short, non-blocking work.
+ *    A private child is reaped only while this lock is held, or while its
+ *    claim word (struct ward__slot below) is held, and its status is stored
+ *    on the handle, or in the claim word, before either is let go, so any
+ *    waiter that goes through ward either finds the child running or finds
+ *    its status.  It is held only for short, non-blocking work; a waiter's
+ *    common reap takes only the claim word (ward__reap_unlocked()), so that
+ *    threads that spawn and wait at once do not queue for the lock.
  *
  *  - the spawn gate, a reader/writer lock: ward_spawn() and ward_fork()
  *    hold it shared from before the child exists until the child is in the
@@ -81,9 +84,11 @@ void ward__real_init(void);
 #define WARD__SLOT_FREE     0u /* unused */
 #define WARD__SLOT_RESERVED 1u /* allocated, child not born yet */
 #define WARD__SLOT_PRESENT  2u /* child unreaped, nobody touching it */
-#define WARD__SLOT_LOCKED   3u /* ward (under ward__lock) reaps or signals it */
+#define WARD__SLOT_LOCKED   3u /* ward reaps or signals it (under ward__lock,
+                                  or a waiter in ward__reap_unlocked()) */
 #define WARD__SLOT_HANDLER  4u /* the guard's handler is reaping it */
-#define WARD__SLOT_DONE     5u /* the handler reaped it; status below */
+#define WARD__SLOT_DONE     5u /* the handler, or a waiter, reaped it; status
+                                  below, to be collected under ward__lock */
 
 struct ward__slot {
     _Atomic unsigned long long word; /* pid << 32 | state */
@@ -108,10 +113,14 @@ struct ward__slot *ward__slot_find(pid_t pid);
 unsigned int ward__slot_claim(struct ward__slot *s, pid_t pid);
 void ward__slot_unclaim(struct ward__slot *s, pid_t pid);
 /*
- * Slots the guard's handler holds or has reaped (HANDLER or DONE) and ward
- * has not collected yet.  The handler counts a slot before it reaps the
- * child, so whoever no longer finds the child's report with a wait finds it
- * here: ward_dispatch looks at every handle only while this is not 0.
+ * Slots the guard's handler holds or has reaped (HANDLER or DONE), or a
+ * waiter has reaped (DONE), and ward has not collected yet.  The handler
+ * counts a slot before it reaps the child, so whoever no longer finds the
+ * child's report with a wait finds it here: ward_dispatch looks at every
+ * handle only while this is not 0.  (A waiter counts its DONE only after
+ * its reap, and collects it at once: it reaps only through a process
+ * descriptor, on a backend whose events name each child, never with a
+ * wait for any child.)
  */
 extern _Atomic unsigned int ward__slots_taken;
 
@@ -214,6 +223,8 @@ ward_child *ward__child_new(pid_t pid, int pidfd, unsigned int flags);
  * An orphan that ends is freed here.
  */
 int ward__try_reap(ward_child *c);
+/* A waiter's reap without ward__lock where the backend can (see handle.c). */
+int ward__reap_unlocked(ward_child *c);
 /* Mark c dropped by its owner; ward reaps and frees it.  Under ward__lock. */
 void ward__orphan(ward_child *c);
 /* Reap and discard what the owners have dropped.  Under ward__lock. */

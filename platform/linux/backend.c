@@ -692,6 +692,17 @@ fdinfo_pid_matches(int fd, pid_t pid)
 }
 
 /*
+ * c->fd, as read without ward__lock (linux_running(), linux_block(),
+ * linux_reap_claimed()): the core sets it to -1 under the lock when the
+ * number is found lost (ward__fd_lost()), with an atomic store to match.
+ */
+static int
+ref_fd(const struct ward__pidref *c)
+{
+    return __atomic_load_n(&c->fd, __ATOMIC_RELAXED);
+}
+
+/*
  * 1 if c->fd is still c's pidfd, 0 if not.  -1 where that cannot be told:
  * a kernel without pidfs whose fdinfo cannot be opened because the process
  * has no descriptor left (the state a child without a pidfd is made in).
@@ -703,13 +714,14 @@ fdinfo_pid_matches(int fd, pid_t pid)
 static int
 own_pidfd(const struct ward__pidref *c)
 {
+    int fd = ref_fd(c);
     struct stat st;
 
-    if (c->fd == -1 || fstat(c->fd, &st) == -1 ||
+    if (fd == -1 || fstat(fd, &st) == -1 ||
         (unsigned long long)st.st_dev != c->fd_dev ||
         (unsigned long long)st.st_ino != c->fd_ino)
         return 0;
-    return pidfs > 0 ? 1 : fdinfo_pid_matches(c->fd, c->pid);
+    return pidfs > 0 ? 1 : fdinfo_pid_matches(fd, c->pid);
 }
 
 /*
@@ -720,11 +732,36 @@ own_pidfd(const struct ward__pidref *c)
 static int
 linux_running(const struct ward__pidref *c)
 {
-    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    struct pollfd pfd = { .fd = ref_fd(c), .events = POLLIN };
 
     if (pfd.fd == -1 || own_pidfd(c) != 1)
         return 0;
     return poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * The common reap of a waiter, outside ward__lock: an ordinary child with a
+ * pidfd that is still its own.  waitid(P_PIDFD) cannot reach any other
+ * process, and c's claim word keeps every other reaper of ward's and the
+ * guard's handler away meanwhile.
+ */
+static int
+linux_reap_claimed(const struct ward__pidref *c, int *status, struct ward__usage *usage)
+{
+    struct rusage ru;
+    siginfo_t si;
+    int fd = ref_fd(c);
+
+    if (fd == -1 || c->autoreap || own_pidfd(c) != 1)
+        return -1;
+    memset(&si, 0, sizeof(si));
+    if (sys_waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG, &ru) == -1)
+        return -1;
+    if (si.si_pid == 0)
+        return 0;
+    *status = ward__status_from_siginfo(&si);
+    ward__usage_from_rusage(usage, &ru);
+    return 1;
 }
 
 static int linux_recover(struct ward__pidref *c, int *status);
@@ -975,7 +1012,7 @@ pid_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 static int
 linux_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
 {
-    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    struct pollfd pfd = { .fd = ref_fd(c), .events = POLLIN };
     struct timespec left;
     int r;
 
@@ -1013,7 +1050,7 @@ linux_block(struct ward__pidref *c, const struct timespec *deadline, int intr)
          * core's next reap to find.
          */
         memset(&si, 0, sizeof(si));
-        if (sys_waitid(P_PIDFD, (id_t)c->fd, &si, WEXITED | WNOWAIT, NULL) == -1 &&
+        if (sys_waitid(P_PIDFD, (id_t)pfd.fd, &si, WEXITED | WNOWAIT, NULL) == -1 &&
             errno != ECHILD)
             return -1;
         return 0;
@@ -1532,6 +1569,7 @@ const struct ward__backend ward__linux_backend = {
     .forget = linux_forget,
     .note = linux_note,
     .running = linux_running,
+    .reap_claimed = linux_reap_claimed,
     .events_open = linux_events_open,
     .watch = linux_watch,
     .unwatch = linux_unwatch,
