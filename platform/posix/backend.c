@@ -92,13 +92,24 @@ note_pid(const siginfo_t *si)
         atomic_store(&pids_lost, 1);
 }
 
+/*
+ * Run on every SIGCHLD, by this backend's handler or by libward-guard's
+ * (which then owns the signal).  Both note si_pid: under the guard too, a
+ * private child can be reaped by a thief the guard cannot stop (the wait4
+ * or waitid system call itself) before any handler runs, and then its
+ * reap's ECHILD, through the pid noted here, is the only way the core
+ * finds it without a look at every handle.
+ */
 static void
-posix_sigchld(void)
+posix_sigchld(const siginfo_t *si)
 {
     int e = errno, fd = atomic_load(&pipe_w), efd = atomic_load(&ev_w);
 
     ssize_t n = 0;
 
+    /* Noted before the wake-up, so the drain it causes finds the pid. */
+    if (efd >= 0)
+        note_pid(si);
     /* A full pipe already says "something changed": a failed write is fine. */
     if (fd >= 0)
         n = write(fd, "", 1);
@@ -111,9 +122,7 @@ posix_sigchld(void)
 static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
-    posix_sigchld();
-    if (atomic_load(&ev_w) >= 0)
-        note_pid(si);
+    posix_sigchld(si);
     if (chained.sa_flags & SA_SIGINFO) {
         atomic_store(&chained_ran, 1);
         if (chained.sa_sigaction != NULL)
