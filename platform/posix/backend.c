@@ -63,10 +63,10 @@ static struct sigaction chained;
 static _Atomic int chained_ran;
 
 /*
- * The pids that this backend's handler was told of (si_pid), for
- * events_drain: a ward child reaped by a thief outside ward before the core
- * looked never shows in a wait again, and this is how the core still finds
- * it (its reap fails with ECHILD).  Signals of the same kind do not queue:
+ * The pids that this backend's handler, or libward-guard's, was told of
+ * (si_pid), for events_drain: a ward child reaped by a thief outside ward
+ * before the core looked never shows in a wait again, and this is how the
+ * core still finds it (its reap fails with ECHILD).  Signals of the same kind do not queue:
  * a SIGCHLD sent while one is pending is lost with its si_pid, so this is
  * not every exit (the core's wait for ready children finds those), only a
  * hint that costs one table look per signal.  Written by the handler on
@@ -508,8 +508,9 @@ posix_unwatch(struct ward__pidref *c)
  * an exit of ward's, and the SIGCHLD that told of it may have merged with
  * another) or when pids were lost here.  Under libward-guard, whose wait
  * family never reaps a private child, this backend's handler is not
- * installed and only the wait for ready children is asked for.  Under
- * ward__lock.
+ * installed: the guard's hands each si_pid on (posix_sigchld()), for the
+ * children the wait4 or waitid system call itself took, and only the wait
+ * for ready children is asked for.  Under ward__lock.
  */
 static int
 posix_events_drain(pid_t *pids, int max, int *scan_all)
