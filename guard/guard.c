@@ -244,7 +244,7 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
     int sent = info != NULL && !from_child(info) && !ward__is_reraise(info);
 
     /* The backend's hook first: it may sleep on a self-pipe. */
-    ward__guard_sigchld();
+    ward__guard_sigchld(info);
     if (!(ua->sa_flags & SA_NOCLDSTOP) && user_has_handler(ua))
         opts |= WSTOPPED | WCONTINUED;
     for (;;) {

@@ -215,10 +215,13 @@ struct ward__backend {
     int (*signal_group)(struct ward__pidref *c, int sig);
     /*
      * Optional.  Run by libward-guard's SIGCHLD handler on every SIGCHLD,
-     * whatever the program's action: a backend that sleeps on a self-pipe
-     * (posix) is woken through it.  Async-signal-safe; keeps errno.
+     * whatever the program's action, with the signal's siginfo (NULL if
+     * none): a backend that sleeps on a self-pipe (posix) is woken through
+     * it, and one that names the children that ended from si_pid (posix,
+     * for events_drain) is told it, as its own handler would be.
+     * Async-signal-safe; keeps errno.
      */
-    void (*sigchld)(void);
+    void (*sigchld)(const siginfo_t *info);
     /*
      * Optional.  Signal a child whose pid is not kept for it (autoreap)
      * and whose descriptor was lost (closed by other code), only if it is

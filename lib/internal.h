@@ -154,10 +154,11 @@ extern _Thread_local unsigned int ward__quiet_signals
  */
 void ward__guard_attach(void (*want_handler)(void));
 /*
- * Called by the guard's handler on every SIGCHLD: passes it on to the
- * backend's sigchld hook, where it has one.  Async-signal-safe.
+ * Called by the guard's handler on every SIGCHLD, with the signal's
+ * siginfo: passes it on to the backend's sigchld hook, where it has one.
+ * Async-signal-safe.
  */
-void ward__guard_sigchld(void);
+void ward__guard_sigchld(const siginfo_t *info);
 
 /* ---- lock.c: the locks ------------------------------------------------ */
 

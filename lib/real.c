@@ -25,12 +25,12 @@ ward__guard_attach(void (*want_handler)(void))
 }
 
 void
-ward__guard_sigchld(void)
+ward__guard_sigchld(const siginfo_t *info)
 {
     const struct ward__backend *be = ward__be;
 
     if (be != NULL && be->sigchld != NULL)
-        be->sigchld();
+        be->sigchld(info);
 }
 
 int

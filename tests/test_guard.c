@@ -173,6 +173,57 @@ Test(guard, dispatch_finds_exits_the_handler_took)
                  (int)reaped_own, nown);
 }
 
+/*
+ * A thief the guard cannot stop: the wait4 system call itself, for any
+ * child, with no SIGCHLD handler of its own.  It takes a private child
+ * before the guard's handler runs (SIGCHLD is blocked meanwhile), while
+ * another private child still runs, so that a wait for any child neither
+ * fails with ECHILD nor reports an exit.  The stolen child's callback must
+ * still run (with the status recovered from the pidfd, or -1 where it is
+ * lost), and without waiting for exits that may never come: on the posix
+ * backend nothing names it, and only a look at every handle finds it.
+ */
+Test(guard, dispatch_finds_a_child_a_raw_wait_took)
+{
+    int recovers = wt_recovers_stolen_status();
+    static struct exit_seen seen;
+    ward_child *alive = wt_spawn_ok(NULL, "sleep", "600000");
+    ward_child *c = wt_spawn_reapable("sleep", "600000");
+    sigset_t chld, old;
+    siginfo_t si;
+    int fd = ward_events_fd(), st = -1;
+    long thief;
+
+    cr_assert_geq(fd, 0, "ward_events_fd: %s", strerror(errno));
+    cr_assert_eq(ward_setcallback(c, record_exit, &seen), 0);
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    cr_assert_eq(sigprocmask(SIG_BLOCK, &chld, &old), 0);
+    cr_assert_eq(ward_kill(c, SIGKILL), 0);
+    /* Raw too: the guard's waitid() hides a private child. */
+    do {
+        memset(&si, 0, sizeof(si));
+        thief = syscall(SYS_waitid, P_PID, (long)ward_pid(c), &si, WEXITED | WNOWAIT, NULL);
+    } while (thief == -1 && errno == EINTR);
+    cr_assert_eq(thief, 0, "waitid: %s", strerror(errno));
+    while ((thief = syscall(SYS_wait4, -1, &st, WNOHANG, NULL)) == -1 && errno == EINTR)
+        ;
+    cr_assert_eq(thief, (long)ward_pid(c), "the thief took %ld, not %ld", thief,
+                 (long)ward_pid(c));
+    cr_assert_eq(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+    for (double end = wt_now_ms() + wt_ms(10000); seen.calls == 0 && wt_now_ms() < end;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+
+        if (poll(&p, 1, 100) == 1)
+            cr_assert_geq(ward_dispatch(), 0, "ward_dispatch: %s", strerror(errno));
+    }
+    wt_kill_reap(alive);
+    ward_free(c);
+    cr_assert_eq(seen.calls, 1, "the stolen child's callback ran %d times", seen.calls);
+    cr_assert_eq(seen.status, recovers ? st : -1,
+                 "callback status 0x%x (the thief got 0x%x)", seen.status, st);
+}
+
 static void
 counting_handler(int sig)
 {

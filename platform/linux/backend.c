@@ -1189,10 +1189,13 @@ static int handler_state;        /* 0 not tried, 1 installed, -1 not possible */
 static struct sigaction chained; /* the program's handler, called after ours */
 
 static void
-linux_sigchld(void)
+linux_sigchld(const siginfo_t *info)
 {
     int e = errno, fd = atomic_load(&wake_fd);
     uint64_t one = 1;
+
+    /* Every child with a pidfd is named by it: si_pid adds nothing. */
+    (void)info;
 
     /* A full counter already says "something ended": a failed write is fine. */
     if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
@@ -1204,7 +1207,7 @@ linux_sigchld(void)
 static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
-    linux_sigchld();
+    linux_sigchld(si);
     if (chained.sa_flags & SA_SIGINFO) {
         if (chained.sa_sigaction != NULL)
             chained.sa_sigaction(sig, si, ctx);

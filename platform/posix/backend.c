@@ -63,10 +63,10 @@ static struct sigaction chained;
 static _Atomic int chained_ran;
 
 /*
- * The pids that this backend's handler was told of (si_pid), for
- * events_drain: a ward child reaped by a thief outside ward before the core
- * looked never shows in a wait again, and this is how the core still finds
- * it (its reap fails with ECHILD).  Signals of the same kind do not queue:
+ * The pids that this backend's handler, or libward-guard's, was told of
+ * (si_pid), for events_drain: a ward child reaped by a thief outside ward
+ * before the core looked never shows in a wait again, and this is how the
+ * core still finds it (its reap fails with ECHILD).  Signals of the same kind do not queue:
  * a SIGCHLD sent while one is pending is lost with its si_pid, so this is
  * not every exit (the core's wait for ready children finds those), only a
  * hint that costs one table look per signal.  Written by the handler on
@@ -92,13 +92,24 @@ note_pid(const siginfo_t *si)
         atomic_store(&pids_lost, 1);
 }
 
+/*
+ * Run on every SIGCHLD, by this backend's handler or by libward-guard's
+ * (which then owns the signal).  Both note si_pid: under the guard too, a
+ * private child can be reaped by a thief the guard cannot stop (the wait4
+ * or waitid system call itself) before any handler runs, and then its
+ * reap's ECHILD, through the pid noted here, is the only way the core
+ * finds it without a look at every handle.
+ */
 static void
-posix_sigchld(void)
+posix_sigchld(const siginfo_t *si)
 {
     int e = errno, fd = atomic_load(&pipe_w), efd = atomic_load(&ev_w);
 
     ssize_t n = 0;
 
+    /* Noted before the wake-up, so the drain it causes finds the pid. */
+    if (efd >= 0)
+        note_pid(si);
     /* A full pipe already says "something changed": a failed write is fine. */
     if (fd >= 0)
         n = write(fd, "", 1);
@@ -111,9 +122,7 @@ posix_sigchld(void)
 static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
-    posix_sigchld();
-    if (atomic_load(&ev_w) >= 0)
-        note_pid(si);
+    posix_sigchld(si);
     if (chained.sa_flags & SA_SIGINFO) {
         atomic_store(&chained_ran, 1);
         if (chained.sa_sigaction != NULL)
@@ -499,8 +508,9 @@ posix_unwatch(struct ward__pidref *c)
  * an exit of ward's, and the SIGCHLD that told of it may have merged with
  * another) or when pids were lost here.  Under libward-guard, whose wait
  * family never reaps a private child, this backend's handler is not
- * installed and only the wait for ready children is asked for.  Under
- * ward__lock.
+ * installed: the guard's hands each si_pid on (posix_sigchld()), for the
+ * children the wait4 or waitid system call itself took, and only the wait
+ * for ready children is asked for.  Under ward__lock.
  */
 static int
 posix_events_drain(pid_t *pids, int max, int *scan_all)
