@@ -134,3 +134,20 @@ ward__real_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
     return ward__real.sigaction(sig, sa, old);
 }
+
+int
+ward__sigchld_install(void (*fn)(int, siginfo_t *, void *), struct sigaction *chained)
+{
+    struct sigaction sa, old;
+
+    if (ward__real_sigaction(SIGCHLD, NULL, &old) == -1 || old.sa_handler == SIG_IGN ||
+        (old.sa_flags & SA_NOCLDWAIT))
+        return -1;
+    /* Set before the handler can run: it chains to what it replaced. */
+    *chained = old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = fn;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
+    sigemptyset(&sa.sa_mask);
+    return ward__real_sigaction(SIGCHLD, &sa, NULL);
+}

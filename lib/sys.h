@@ -37,6 +37,15 @@ int ward__real_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
 pid_t ward__real_waitpid(pid_t pid, int *status, int options);
 pid_t ward__real_wait4(pid_t pid, int *status, int options, struct rusage *ru);
 int ward__real_sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
+/*
+ * A backend's own SIGCHLD handler (the posix backend's, the Linux
+ * backend's for children with no pidfd): installed with SA_SIGINFO and
+ * SA_RESTART, keeping the program's SA_NOCLDSTOP, the action it replaces
+ * in *chained for it to call.  -1 where none can be installed: SIGCHLD is
+ * ignored or SA_NOCLDWAIT is set (the kernel then reaps every child, and
+ * no handler sees their ends), or sigaction() failed.
+ */
+int ward__sigchld_install(void (*fn)(int, siginfo_t *, void *), struct sigaction *chained);
 
 /*
  * Sanitizer builds (ward's own "make check-asan" / "make check-tsan", or

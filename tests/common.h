@@ -59,6 +59,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -415,6 +416,32 @@ WT_FN int wt_ended_private(const ward_child *c)
     cr_assert(r == -1 && errno == ECHILD, "a raw wait sees released child %ld: %d (%s)",
               (long)ward_pid(c), r, strerror(errno));
     return 1;
+}
+
+/*
+ * The thief of `ward torture`: a thread that reaps any child it can, by
+ * raw system call (no libc wrapper ward or the guard could see), with
+ * __WALL, until stop is set; stolen counts what it took.
+ */
+struct wt_thief {
+    atomic_int stop;
+    atomic_int stolen;
+};
+
+WT_FN void *wt_thief_main(void *arg)
+{
+    struct wt_thief *t = arg;
+
+    while (!atomic_load(&t->stop)) {
+        int st;
+        long r = syscall(SYS_wait4, -1, &st, WNOHANG | __WALL, NULL);
+
+        if (r > 0)
+            atomic_fetch_add(&t->stolen, 1);
+        else
+            sched_yield();
+    }
+    return NULL;
 }
 
 /* As wt_wait_ended(), for ward's child c (kernel-private or not). */

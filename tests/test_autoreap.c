@@ -35,28 +35,6 @@ static void count_sigchld(int sig)
     atomic_fetch_add(&sigchld_count, 1);
 }
 
-struct thief {
-    atomic_int stop;
-    atomic_int stolen;
-};
-
-/* A thread that reaps any child it can, by raw system call, with __WALL. */
-static void *thief_main(void *arg)
-{
-    struct thief *t = arg;
-
-    while (!atomic_load(&t->stop)) {
-        int st;
-        long r = syscall(SYS_wait4, -1, &st, WNOHANG | __WALL, NULL);
-
-        if (r > 0)
-            atomic_fetch_add(&t->stolen, 1);
-        else
-            sched_yield();
-    }
-    return NULL;
-}
-
 /*
  * 2,000 children where the kernel keeps them private: the claim this test
  * exists for.  On the older path a few hundred show what it must (SIGCHLD
@@ -70,7 +48,7 @@ Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
 {
     int autoreap = expect_autoreap();
     struct sigaction sa, old;
-    struct thief t;
+    struct wt_thief t;
     pthread_t th;
     int wrong = 0, lost = 0;
     const int n = autoreap ? N_SPAWNS_AUTOREAP : N_SPAWNS_OLDER;
@@ -86,7 +64,7 @@ Test(autoreap, thief_and_sigchld_see_nothing, .timeout = 600)
     atomic_store(&sigchld_count, 0);
     atomic_store(&t.stop, 0);
     atomic_store(&t.stolen, 0);
-    cr_assert_eq(pthread_create(&th, NULL, thief_main, &t), 0);
+    cr_assert_eq(pthread_create(&th, NULL, wt_thief_main, &t), 0);
 
     for (int i = 0; i < n; i++) {
         char code[8];

@@ -1222,26 +1222,13 @@ on_sigchld(int sig, siginfo_t *si, void *ctx)
 static int
 ensure_handler(void)
 {
-    struct sigaction sa, old;
-
     if (ward__guard_active()) {
         /* libward-guard owns SIGCHLD and calls linux_sigchld(). */
         ward__guard_want_handler();
         return 0;
     }
-    if (handler_state == 0) {
-        if (ward__real_sigaction(SIGCHLD, NULL, &old) == -1 ||
-            old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT)) {
-            handler_state = -1;
-        } else {
-            chained = old;
-            memset(&sa, 0, sizeof(sa));
-            sa.sa_sigaction = on_sigchld;
-            sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
-            sigemptyset(&sa.sa_mask);
-            handler_state = ward__real_sigaction(SIGCHLD, &sa, NULL) == 0 ? 1 : -1;
-        }
-    }
+    if (handler_state == 0)
+        handler_state = ward__sigchld_install(on_sigchld, &chained) == 0 ? 1 : -1;
     return handler_state == 1 ? 0 : -1;
 }
 

@@ -170,23 +170,13 @@ make_pipe(int *r, _Atomic int *w)
 static int
 ensure_handler(void)
 {
-    struct sigaction sa, old;
-
     if (handler_state == 0) {
         if (ward__guard_active()) {
             /* libward-guard owns SIGCHLD and calls posix_sigchld(). */
             handler_state = 2;
-        } else if (ward__real_sigaction(SIGCHLD, NULL, &old) == -1 ||
-                   old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT)) {
-            handler_state = -1;
         } else {
-            chained = old;
-            memset(&sa, 0, sizeof(sa));
-            sa.sa_sigaction = on_sigchld;
-            sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
-            sigemptyset(&sa.sa_mask);
             /* Until the pipe exists, the handler only chains. */
-            handler_state = ward__real_sigaction(SIGCHLD, &sa, NULL) == 0 ? 2 : -1;
+            handler_state = ward__sigchld_install(on_sigchld, &chained) == 0 ? 2 : -1;
         }
     }
     if (handler_state == 2) {

@@ -179,28 +179,6 @@ Test(fdlimit, thousand_live_children_at_nofile_64, .timeout = 600)
     }
 }
 
-struct thief {
-    atomic_int stop;
-    atomic_int stolen;
-};
-
-/* ward torture's thief: any child, by raw system call, with __WALL. */
-static void *thief_main(void *arg)
-{
-    struct thief *t = arg;
-
-    while (!atomic_load(&t->stop)) {
-        int st;
-        long r = syscall(SYS_wait4, -1, &st, WNOHANG | __WALL, NULL);
-
-        if (r > 0)
-            atomic_fetch_add(&t->stolen, 1);
-        else
-            sched_yield();
-    }
-    return NULL;
-}
-
 /*
  * The same thousand under a thief.  A wait (half of them blocking, half
  * timed) gives the true status, or fails with ECHILD where the status is
@@ -211,7 +189,7 @@ static void *thief_main(void *arg)
 Test(fdlimit, thousand_live_children_at_nofile_64_with_a_thief, .timeout = 600)
 {
     struct rlimit saved;
-    struct thief t;
+    struct wt_thief t;
     pthread_t th;
     int failed, err = 0, with, without, lost = 0, lost_pidfd = 0, wrong = 0, other = 0;
     int recovers = wt_recovers_stolen_status();
@@ -220,7 +198,7 @@ Test(fdlimit, thousand_live_children_at_nofile_64_with_a_thief, .timeout = 600)
     atomic_init(&t.stop, 0);
     atomic_init(&t.stolen, 0);
     limit_fds(&saved);
-    cr_assert_eq(pthread_create(&th, NULL, thief_main, &t), 0);
+    cr_assert_eq(pthread_create(&th, NULL, wt_thief_main, &t), 0);
     failed = spawn_all(&err);
     count_kinds(&with, &without);
     for (int i = 0; i < N_CHILDREN && failed == 0; i++) {
