@@ -160,13 +160,23 @@ ward__reap_unlocked(ward_child *c)
         return 1;
     if ((s = __atomic_load_n(&c->slot, __ATOMIC_ACQUIRE)) == NULL)
         return -1;
+    /*
+     * Signals blocked while the word is held, as under ward__lock: in
+     * libward-guard a handler of the program's that waits for any child
+     * would otherwise find the word held by the very thread it interrupted,
+     * and wait for it forever.
+     */
+    ward__sig_enter();
     w = WARD__SLOT_WORD(c->ref.pid, WARD__SLOT_PRESENT);
     if (!atomic_compare_exchange_strong(&s->word, &w,
-                                        WARD__SLOT_WORD(c->ref.pid, WARD__SLOT_LOCKED)))
+                                        WARD__SLOT_WORD(c->ref.pid, WARD__SLOT_LOCKED))) {
+        ward__sig_leave();
         return -1;
+    }
     memset(&usage, 0, sizeof(usage));
     if ((r = ward__be->reap_claimed(&c->ref, &st, &usage)) != 1) {
         ward__slot_unclaim(s, c->ref.pid);
+        ward__sig_leave();
         return r == 0 ? 0 : -1;
     }
     /* Only the claim's holder writes these; read once the state says EXITED. */
@@ -178,6 +188,7 @@ ward__reap_unlocked(ward_child *c)
     ward__lock();
     (void)ward__try_reap(c);
     ward__unlock();
+    ward__sig_leave();
     return 1;
 }
 
