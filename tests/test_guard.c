@@ -819,3 +819,66 @@ Test(guard, stopped_own_child_does_not_rerun_handler_for_private_exits)
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     signal(SIGCHLD, SIG_DFL);
 }
+
+static atomic_int own_forker_stop;
+
+/* The program's own children, one after another, from a thread that takes no signal. */
+static void *own_forker(void *arg)
+{
+    sigset_t all;
+
+    (void)arg;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    while (!atomic_load(&own_forker_stop)) {
+        pid_t p = fork();
+
+        if (p == 0)
+            _exit(0);
+        if (p < 0)
+            break;
+        usleep(100);
+    }
+    return NULL;
+}
+
+static void reap_own_nohang(int sig)
+{
+    int st, e = errno;
+
+    (void)sig;
+    while (waitpid(-1, &st, WNOHANG) > 0)
+        ;
+    errno = e;
+}
+
+/*
+ * The classic handler (waitpid(-1, WNOHANG) in a loop) runs in the thread
+ * that is in ward_wait, while that thread may hold its child's claim word
+ * outside ward's lock: the handler's wait must neither reap the private
+ * child nor wait for the word the interrupted thread holds.
+ */
+Test(guard, handler_waiting_for_any_child_in_a_waiting_thread, .timeout = 120)
+{
+    struct sigaction sa, old;
+    pthread_t th;
+    int st;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = reap_own_nohang;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, &old), 0);
+    atomic_store(&own_forker_stop, 0);
+    cr_assert_eq(pthread_create(&th, NULL, own_forker, NULL), 0);
+    for (int i = 0; i < 1500; i++) {
+        ward_child *c = wt_spawn_ok(NULL, "exit", "5");
+
+        wt_reap_exit(c, 5);
+    }
+    atomic_store(&own_forker_stop, 1);
+    pthread_join(th, NULL);
+    cr_assert_eq(sigaction(SIGCHLD, &old, NULL), 0);
+    while (waitpid(-1, &st, 0) > 0)
+        ;
+}
