@@ -118,10 +118,27 @@ user_has_handler(const struct sigaction *ua)
     return ua->sa_handler != SIG_IGN && ua->sa_handler != SIG_DFL;
 }
 
+/*
+ * The report of the program's own child that its handler last ran for.
+ * The handler sees the first ready child only (a WNOWAIT wait for any
+ * child), so a child of the program's that stopped or ended and is not
+ * waited for stays in front of every later report.  Its report has had its
+ * SIGCHLD; later signals are not for it, and the handler does not run
+ * again for it.  Forgotten when the program waits for that child.
+ */
+static _Atomic unsigned long long delivered;
+
+/*
+ * Run the program's handler.  The wait family knows it runs in one
+ * (ward__in_handler): there it never blocks on ward's locks, and a wait
+ * that could not tell a report apart without them answers "nothing ready";
+ * the handler then runs again for that report when ward re-raises SIGCHLD.
+ */
 static void
 call_user(const struct sigaction *ua, int sig, siginfo_t *si, void *ctx)
 {
     sigset_t mask, old;
+    unsigned int gave_up = ward__handler_gave_up;
 
     mask = ua->sa_mask;
     if (!(ua->sa_flags & SA_NODEFER))
@@ -135,61 +152,18 @@ call_user(const struct sigaction *ua, int sig, siginfo_t *si, void *ctx)
         user_act[spare].sa_handler = SIG_DFL;
         atomic_store(&user_idx, spare);
     }
+    ward__in_handler++;
     if (ua->sa_flags & SA_SIGINFO)
         ua->sa_sigaction(sig, si, ctx);
     else
         ua->sa_handler(sig);
+    ward__in_handler--;
+    if (ward__handler_gave_up != gave_up)
+        atomic_store(&delivered, 0);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/*
- * Take the report of the private child described by seen out of the way.
- * Returns 0 when done, -1 when ward itself holds the child right now (then
- * ward re-raises SIGCHLD once it lets go).
- */
-static int
-clear_private(struct ward__slot *s, const siginfo_t *seen)
-{
-    unsigned long long w = WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT);
-    siginfo_t si;
-
-    if (!atomic_compare_exchange_strong(&s->word, &w,
-                                        WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_HANDLER))) {
-        atomic_store(&ward__deferred, 1);
-        return -1;
-    }
-    memset(&si, 0, sizeof(si));
-    if (is_exit(seen)) {
-        /*
-         * Counted before the reap: ward_dispatch, which looks for exits
-         * with a wait, must know where an exit it can no longer see went.
-         */
-        atomic_fetch_add(&ward__slots_taken, 1);
-        if (ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WEXITED | WNOHANG) == 0 &&
-            si.si_pid == seen->si_pid) {
-            s->status = ward__status_from_siginfo(&si);
-            atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_DONE));
-            return 0;
-        }
-        atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
-        atomic_fetch_sub(&ward__slots_taken, 1);
-        return 0;
-    }
-    (void)ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WSTOPPED | WCONTINUED | WNOHANG);
-    atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
-    return 0;
-}
-
-/*
- * The report of the program's own child that its handler last ran for.
- * The handler sees the first ready child only (a WNOWAIT wait for any
- * child), so a child of the program's that stopped or ended and is not
- * waited for stays in front of every later report.  Its report has had its
- * SIGCHLD; later signals are not for it, and the handler does not run
- * again for it.  Forgotten when the program waits for that child.
- */
-static _Atomic unsigned long long delivered;
-
+/* The key of a report (delivered holds the last one's). */
 static unsigned long long
 report_key(const siginfo_t *si)
 {
@@ -265,7 +239,7 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
             s = ward__slot_find(seen.si_pid);
         }
         if (s != NULL) {
-            if (clear_private(s, &seen) == -1)
+            if (ward__slot_clear(s, &seen) == -1)
                 break;
             continue;
         }
@@ -347,32 +321,25 @@ install(const struct sigaction *ua)
 
 /*
  * fork() from one thread while another is in sigaction(SIGCHLD): the child
- * would inherit user_lock held by a thread it does not have.  The lock is
- * taken around the fork (signals blocked, as in sigaction()), and the child,
- * which owns its copy of the state, starts with a fresh one.
+ * inherits user_lock held by a thread it does not have.  The lock is not
+ * held across fork(): fork() takes malloc's locks after the atfork
+ * handlers, and a handler of the program's that calls sigaction() (the
+ * System V handler that puts itself back) may run in a thread that holds
+ * malloc's lock; each would wait for the other.  The published action is
+ * always a whole one (user_act is double-buffered), so the child starts
+ * with a fresh lock and, if a writer held it at the fork, puts that action
+ * in its kernel, which the writer may not have reached yet.
  */
-static void
-guard_atfork_prepare(void)
-{
-    ward__sig_enter();
-    pthread_mutex_lock(&user_lock);
-}
-
-static void
-guard_atfork_parent(void)
-{
-    pthread_mutex_unlock(&user_lock);
-    ward__sig_leave();
-}
-
 static void
 guard_atfork_child(void)
 {
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    int busy = pthread_mutex_trylock(&user_lock) != 0;
 
     memcpy(&user_lock, &m, sizeof(m));
     owner = self_pid();
-    ward__sig_leave();
+    if (busy)
+        (void)install(&user_act[atomic_load(&user_idx)]);
 }
 
 static void
@@ -388,8 +355,7 @@ guard_init(void)
     /* What the process had before us (SIG_IGN survives exec) is its action. */
     user_act[0] = old;
     owner = self_pid();
-    if (pthread_atfork(guard_atfork_prepare, guard_atfork_parent,
-                       guard_atfork_child) != 0)
+    if (pthread_atfork(NULL, NULL, guard_atfork_child) != 0)
         return;
     ward__guard_attach(want_handler);
     if (install(&old) == 0)

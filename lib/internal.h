@@ -113,6 +113,16 @@ struct ward__slot *ward__slot_find(pid_t pid);
 unsigned int ward__slot_claim(struct ward__slot *s, pid_t pid);
 void ward__slot_unclaim(struct ward__slot *s, pid_t pid);
 /*
+ * From a signal handler, with no lock: take the report seen (WNOWAIT) of
+ * the private child whose slot is s out of the way: an exit is reaped into
+ * the slot (DONE), a stop or continue is consumed.  Returns 0 when done, -1
+ * when ward holds the child right now (ward__deferred is then set: ward
+ * re-raises SIGCHLD once it lets go).  Async-signal-safe.
+ */
+int ward__slot_clear(struct ward__slot *s, const siginfo_t *seen);
+/* Is pid an unreaped private child with a slot?  Lock-free, async-signal-safe. */
+int ward__slot_unreaped(pid_t pid);
+/*
  * Slots the guard's handler holds or has reaped (HANDLER or DONE), or a
  * waiter has reaped (DONE), and ward has not collected yet.  The handler
  * counts a slot before it reaps the child, so whoever no longer finds the
@@ -176,6 +186,28 @@ void ward__sig_enter(void);
 void ward__sig_leave(void);
 void ward__lock(void);
 void ward__unlock(void);
+/*
+ * For a wait the program makes inside a signal handler: the gate
+ * (exclusive) and ward__lock, if they can be had within a short spin;
+ * returns 0 holding both, -1 holding neither.  A thread may hold ward's
+ * locks while it waits for a lock of the C library's (fork() takes
+ * malloc's after its atfork handlers ran, and ward allocates under
+ * ward__lock), and the thread the handler interrupted may hold that very
+ * lock: blocking there would never end.
+ */
+int ward__lock_both_try(void);
+void ward__unlock_both(void);
+/*
+ * Depth of the program's SIGCHLD handlers running in this thread, called
+ * by libward-guard's handler; and how many of the waits made in them could
+ * not tell a report apart without ward's locks (they answered "nothing
+ * ready" and left ward__deferred set).  Initial-exec: read and written in
+ * signal handlers.
+ */
+extern _Thread_local unsigned int ward__in_handler
+    __attribute__((tls_model("initial-exec")));
+extern _Thread_local unsigned int ward__handler_gave_up
+    __attribute__((tls_model("initial-exec")));
 /* In the child of a fork: fresh locks. */
 void ward__locks_reset_after_fork(void);
 

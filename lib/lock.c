@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 
@@ -71,6 +72,40 @@ void
 ward__unlock(void)
 {
     pthread_mutex_unlock(&ward__mutex);
+    ward__sig_leave();
+}
+
+_Thread_local unsigned int ward__in_handler __attribute__((tls_model("initial-exec")));
+_Thread_local unsigned int ward__handler_gave_up __attribute__((tls_model("initial-exec")));
+
+/*
+ * How long a wait in a signal handler tries for ward's locks.  A holder
+ * that is not stuck lets go within a few system calls (a spawn, a reap);
+ * one that is stuck behind the interrupted thread never does.
+ */
+#define TRY_ROUNDS 200
+
+int
+ward__lock_both_try(void)
+{
+    ward__sig_enter();
+    for (int i = 0; i < TRY_ROUNDS; i++) {
+        if (pthread_rwlock_trywrlock(&ward__gate) == 0) {
+            if (pthread_mutex_trylock(&ward__mutex) == 0)
+                return 0;
+            pthread_rwlock_unlock(&ward__gate);
+        }
+        sched_yield();
+    }
+    ward__sig_leave();
+    return -1;
+}
+
+void
+ward__unlock_both(void)
+{
+    pthread_mutex_unlock(&ward__mutex);
+    pthread_rwlock_unlock(&ward__gate);
     ward__sig_leave();
 }
 

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define CHUNK_SLOTS 128
@@ -182,4 +183,56 @@ ward__slot_unclaim(struct ward__slot *s, pid_t pid)
     /* The guard's handler may have given up on a report behind this child. */
     if (atomic_exchange(&ward__deferred, 0))
         ward__reraise();
+}
+
+int
+ward__slot_unreaped(pid_t pid)
+{
+    struct ward__slot *s = ward__slot_find(pid);
+    unsigned int st;
+
+    if (s == NULL)
+        return 0;
+    st = WARD__SLOT_STATE(atomic_load(&s->word));
+    return st == WARD__SLOT_PRESENT || st == WARD__SLOT_LOCKED || st == WARD__SLOT_HANDLER;
+}
+
+static int
+is_exit(const siginfo_t *si)
+{
+    return si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
+           si->si_code == CLD_DUMPED;
+}
+
+int
+ward__slot_clear(struct ward__slot *s, const siginfo_t *seen)
+{
+    unsigned long long w = WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT);
+    siginfo_t si;
+
+    if (!atomic_compare_exchange_strong(&s->word, &w,
+                                        WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_HANDLER))) {
+        atomic_store(&ward__deferred, 1);
+        return -1;
+    }
+    memset(&si, 0, sizeof(si));
+    if (is_exit(seen)) {
+        /*
+         * Counted before the reap: ward_dispatch, which looks for exits
+         * with a wait, must know where an exit it can no longer see went.
+         */
+        atomic_fetch_add(&ward__slots_taken, 1);
+        if (ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WEXITED | WNOHANG) == 0 &&
+            si.si_pid == seen->si_pid) {
+            s->status = ward__status_from_siginfo(&si);
+            atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_DONE));
+            return 0;
+        }
+        atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
+        atomic_fetch_sub(&ward__slots_taken, 1);
+        return 0;
+    }
+    (void)ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WSTOPPED | WCONTINUED | WNOHANG);
+    atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
+    return 0;
 }

@@ -26,6 +26,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,12 +55,31 @@ is_private_live(pid_t pid)
     return ward__table_find_live(pid) != NULL;
 }
 
-/* Is pid a private child?  Takes ward__lock. */
+/* Is pid an unreaped private child with a slot?  For others_exist(). */
+static int
+is_private_slot(pid_t pid)
+{
+    return ward__slot_unreaped(pid);
+}
+
+/*
+ * Is pid a private child?  Takes ward__lock; in a handler of the program's
+ * that cannot have it (see ward__lock_both_try()), asks the slots, which
+ * know every private child but one the kernel reaps itself (never a zombie,
+ * so never a wait's to report).
+ */
 static int
 is_private(pid_t pid)
 {
     int r;
 
+    if (ward__in_handler > 0) {
+        if (ward__lock_both_try() == -1)
+            return ward__slot_unreaped(pid);
+        r = ward__table_find_live(pid) != NULL;
+        ward__unlock_both();
+        return r;
+    }
     ward__lock();
     r = ward__table_find_live(pid) != NULL;
     ward__unlock();
@@ -127,6 +147,89 @@ look(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
     }
 }
 
+/*
+ * look() without ward's locks, for a wait made in a handler of the
+ * program's while another thread holds them (see ward__lock_both_try()):
+ * the guard's handler's own way past private children, by their slots.
+ * Returns as look() does, or 2 when a report cannot be told apart now (a
+ * child whose birth is not published yet, a child ward is reaping): ward
+ * re-raises SIGCHLD once it is done (ward__deferred).
+ */
+static int
+look_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
+{
+    for (;;) {
+        siginfo_t si, again;
+        struct ward__slot *s;
+        int r;
+
+        memset(&si, 0, sizeof(si));
+        if (ward__real.waitid(idtype, id, &si, options | WNOHANG | WNOWAIT) == -1)
+            return -1;
+        if (si.si_pid == 0)
+            return 0;
+        if ((s = ward__slot_find(si.si_pid)) == NULL && atomic_load(&ward__inflight) > 0) {
+            atomic_store(&ward__deferred, 1);
+            if (atomic_load(&ward__inflight) > 0)
+                return 2;
+            s = ward__slot_find(si.si_pid);
+        }
+        if (s != NULL) {
+            if (ward__slot_clear(s, &si) == -1)
+                return 2;
+            continue;
+        }
+        /*
+         * No slot: the program's child, or a private one ward reaped (and
+         * released) after we looked, whose report is then gone.
+         */
+        memset(&again, 0, sizeof(again));
+        if (ward__real.waitid(P_PID, (id_t)si.si_pid, &again,
+                              (options | WNOHANG | WNOWAIT)) == -1 ||
+            again.si_pid == 0)
+            continue;
+        if ((r = take(&si, arg)) != 0)
+            return r;
+    }
+}
+
+/*
+ * ward__wait_any() for a handler of the program's whose thread cannot have
+ * ward's locks.  Nothing ready, or nothing that can be told apart, is
+ * "nothing ready" under WNOHANG, counted in ward__handler_gave_up in the
+ * second case so that the guard runs the handler again when ward re-raises
+ * SIGCHLD.  A blocking wait yields until it can tell.  "Only private
+ * children left" is told as ward__wait_any() tells it, the slots answering
+ * for the table.
+ */
+static int
+wait_any_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
+{
+    for (;;) {
+        siginfo_t si;
+        int r = look_unlocked(idtype, id, options, take, arg);
+
+        if (r == 2) {
+            if (options & WNOHANG) {
+                ward__handler_gave_up++;
+                return 0;
+            }
+            sched_yield();
+            continue;
+        }
+        if (r == 0 && ward__be->others_exist != NULL && !(options & WAIT_FOR_TRACEES) &&
+            ward__be->others_exist(idtype, id, is_private_slot) == 0) {
+            errno = ECHILD;
+            return -1;
+        }
+        if (r != 0 || (options & WNOHANG))
+            return r;
+        memset(&si, 0, sizeof(si));
+        if (ward__real.waitid(idtype, id, &si, (options | WNOWAIT) & ~WNOHANG) == -1)
+            return -1;
+    }
+}
+
 int
 ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
                void *arg)
@@ -134,11 +237,16 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
     for (;;) {
         siginfo_t si;
         unsigned int n0;
-        int r, none = 0;
+        int r, none = 0, in_handler = ward__in_handler > 0;
 
-        ward__sig_enter();
-        pthread_rwlock_wrlock(&ward__gate);
-        ward__lock();
+        if (in_handler) {
+            if (ward__lock_both_try() == -1)
+                return wait_any_unlocked(idtype, id, options, take, arg);
+        } else {
+            ward__sig_enter();
+            pthread_rwlock_wrlock(&ward__gate);
+            ward__lock();
+        }
         r = look(idtype, id, options, take, arg);
         /*
          * Dropped children are collected here too when the kernel knows
@@ -155,9 +263,13 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
                 none = 1;
             }
         }
-        ward__unlock();
-        pthread_rwlock_unlock(&ward__gate);
-        ward__sig_leave();
+        if (in_handler) {
+            ward__unlock_both();
+        } else {
+            ward__unlock();
+            pthread_rwlock_unlock(&ward__gate);
+            ward__sig_leave();
+        }
         if (none) {
             errno = ECHILD;
             return -1;

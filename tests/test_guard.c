@@ -882,3 +882,139 @@ Test(guard, handler_waiting_for_any_child_in_a_waiting_thread, .timeout = 120)
     while (waitpid(-1, &st, 0) > 0)
         ;
 }
+
+/*
+ * fork() runs its atfork handlers (ward's takes ward's lock) before it
+ * takes malloc's locks.  A SIGCHLD handler that waits for any child, run
+ * in a thread that was inside malloc at that moment, must not wait for
+ * ward's lock: the forking thread holds it and waits for malloc's, which
+ * the interrupted thread holds.  Run in a process of its own, which is
+ * killed if it hangs.
+ */
+static atomic_int storm_stop;
+static atomic_long storm_forks;
+static volatile sig_atomic_t storm_reaped;
+
+static void *
+storm_forker(void *arg)
+{
+    sigset_t all;
+
+    (void)arg;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    while (!atomic_load(&storm_stop)) {
+        pid_t p = fork();
+
+        if (p == 0)
+            _exit(0);
+        if (p < 0) {
+            usleep(1000);
+            continue;
+        }
+        atomic_fetch_add(&storm_forks, 1);
+    }
+    return NULL;
+}
+
+static void
+storm_handler(int sig)
+{
+    int e = errno, st;
+
+    (void)sig;
+    while (waitpid(-1, &st, WNOHANG) > 0)
+        storm_reaped++;
+    errno = e;
+}
+
+/* The System V way: the handler puts itself back first (sigaction()). */
+static void
+storm_handler_sysv(int sig)
+{
+    int e = errno;
+
+    signal(SIGCHLD, storm_handler_sysv);
+    errno = e;
+    storm_handler(sig);
+}
+
+/* 0: all the program's children reaped, every private one's status kept. */
+static int
+storm(void (*handler)(int))
+{
+    struct sigaction sa;
+    struct timespec end, now;
+    pthread_t th;
+    void *p[8];
+    int st;
+    long n = 0;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) != 0 ||
+        pthread_create(&th, NULL, storm_forker, NULL) != 0)
+        return 10;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += 3;
+    do {
+        for (int i = 0; i < 8; i++)
+            if ((p[i] = malloc(32 + (size_t)i * 700)) != NULL)
+                memset(p[i], i, 32);
+        for (int i = 0; i < 8; i++)
+            free(p[i]);
+        if (++n % 512 == 0) {
+            ward_child *c = wt_spawn(NULL, "exit", "5");
+
+            if (c == NULL)
+                return 11;
+            if (ward_wait(c, &st) != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 5)
+                return 12;
+            ward_free(c);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec < end.tv_sec ||
+             (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+    atomic_store(&storm_stop, 1);
+    pthread_join(th, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    while (waitpid(-1, &st, 0) > 0)
+        storm_reaped++;
+    return storm_reaped == atomic_load(&storm_forks) ? 0 : 13;
+}
+
+static void
+storm_in_a_process(void (*handler)(int))
+{
+    pid_t pid = fork();
+    int st = 0;
+    long waited = 0;
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(storm(handler));
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (++waited > 30 * 100) {
+            kill(pid, SIGKILL);
+            cr_assert_eq(waitpid(pid, &st, 0), pid);
+            cr_assert_fail("the process deadlocked: its SIGCHLD handler waited for a lock "
+                           "held by a thread in fork() waiting for malloc's");
+        }
+        usleep(10000);
+    }
+    cr_assert(WIFEXITED(st), "status %#x", st);
+    cr_assert_eq(WEXITSTATUS(st), 0, "storm() returned %d", WEXITSTATUS(st));
+}
+
+Test(guard, handler_waiting_while_another_thread_forks_in_malloc, .timeout = 120)
+{
+    storm_in_a_process(storm_handler);
+}
+
+Test(guard, handler_reinstalling_itself_while_another_thread_forks_in_malloc, .timeout = 120)
+{
+    storm_in_a_process(storm_handler_sysv);
+}
