@@ -147,7 +147,38 @@ ward__sigchld_install(void (*fn)(int, siginfo_t *, void *), struct sigaction *ch
     *chained = old;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = fn;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & SA_NOCLDSTOP);
+    /* On the program's alternate stack if it asked for one. */
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | (old.sa_flags & (SA_NOCLDSTOP | SA_ONSTACK));
     sigemptyset(&sa.sa_mask);
     return ward__real_sigaction(SIGCHLD, &sa, NULL);
+}
+
+int
+ward__sigchld_chain(struct sigaction *chained, int sig, siginfo_t *si, void *ctx,
+                    _Atomic int *ran)
+{
+    struct sigaction a = *chained;
+    sigset_t old;
+
+    if ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction == NULL
+                                  : a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN)
+        return 0;
+    if (a.sa_flags & SA_RESETHAND) {
+        /* The kernel would have put SIG_DFL back as it delivered the signal. */
+        chained->sa_flags &= ~(SA_SIGINFO | SA_RESETHAND);
+        chained->sa_handler = SIG_DFL;
+    }
+    /*
+     * SIGCHLD itself is blocked already, as ward's handler has no
+     * SA_NODEFER: a program's SA_NODEFER is the one thing not emulated.
+     */
+    if (ran != NULL)
+        atomic_store(ran, 1);
+    pthread_sigmask(SIG_BLOCK, &a.sa_mask, &old);
+    if (a.sa_flags & SA_SIGINFO)
+        a.sa_sigaction(sig, si, ctx);
+    else
+        a.sa_handler(sig);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return 1;
 }

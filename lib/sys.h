@@ -46,6 +46,15 @@ int ward__real_sigaction(int sig, const struct sigaction *sa, struct sigaction *
  * no handler sees their ends), or sigaction() failed.
  */
 int ward__sigchld_install(void (*fn)(int, siginfo_t *, void *), struct sigaction *chained);
+/*
+ * From that handler: run the program's handler in *chained as the kernel
+ * would have run it, its sa_mask blocked and, under SA_RESETHAND, once
+ * (*chained then becomes SIG_DFL).  *ran, if not NULL, is set to 1 before
+ * a handler runs.  Returns 1 if a handler of the program's ran, 0 if there
+ * is none.  Async-signal-safe.
+ */
+int ward__sigchld_chain(struct sigaction *chained, int sig, siginfo_t *si, void *ctx,
+                        _Atomic int *ran);
 
 /*
  * Sanitizer builds (ward's own "make check-asan" / "make check-tsan", or

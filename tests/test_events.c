@@ -328,3 +328,101 @@ Test(events, stolen_status_reaches_callback)
         cr_assert_eq(s.status, -1, "callback status 0x%x, expected -1 (lost)",
                      s.status);
 }
+
+/*
+ * A handler the program set before ward's events descriptor existed.  On
+ * the posix backend ward's own handler goes in front of it and calls it:
+ * as the kernel would, with the program's sa_mask blocked, and once only
+ * under SA_RESETHAND.  On Linux the kernel runs it itself; the same holds.
+ */
+static volatile sig_atomic_t prior_runs, prior_masked;
+
+static void
+prior_handler(int sig)
+{
+    sigset_t now;
+
+    (void)sig;
+    prior_runs++;
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    prior_masked = sigismember(&now, SIGUSR2) == 1;
+}
+
+static void
+prior_init(int flags)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = prior_handler;
+    sa.sa_flags = SA_RESTART | flags;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    wt_init_events();
+}
+
+static void
+prior_init_mask(void)
+{
+    prior_init(0);
+}
+
+static void
+prior_init_oneshot(void)
+{
+    prior_init(SA_RESETHAND);
+}
+
+static void
+prior_fini(void)
+{
+    signal(SIGCHLD, SIG_DFL);
+    wt_fini();
+}
+
+/*
+ * One child of the program's, ended and reaped; then wait up to ms for the
+ * handler to run (the signal may land a moment after the wait returns).
+ */
+static void
+own_child_ends(int ms)
+{
+    int st, before = prior_runs;
+    pid_t p = fork();
+    double end = wt_now_ms() + wt_ms(ms);
+
+    cr_assert_geq(p, 0);
+    if (p == 0)
+        _exit(0);
+    while (waitpid(p, &st, 0) == -1)
+        cr_assert_eq(errno, EINTR);
+    while (prior_runs == before && wt_now_ms() < end)
+        usleep(1000);
+}
+
+TestSuite(prior, .timeout = WT_TIMEOUT);
+
+Test(prior, handler_set_before_ward_runs_with_its_mask, .init = prior_init_mask,
+     .fini = prior_fini)
+{
+    ward_child *c = wt_spawn_ok(NULL, "exit", "3");
+
+    wt_reap_exit(c, 3);
+    own_child_ends(10000);
+    cr_assert_geq(prior_runs, 1, "the program's handler never ran (%s backend)", ward_backend());
+    cr_assert(prior_masked, "SIGUSR2, in its sa_mask, was not blocked while it ran (%s backend)",
+              ward_backend());
+}
+
+Test(prior, handler_set_before_ward_with_sa_resethand_runs_once, .init = prior_init_oneshot,
+     .fini = prior_fini)
+{
+    /* Without libward-guard, a private child's SIGCHLD (the fixture's) may have run it. */
+    own_child_ends(prior_runs == 0 ? 10000 : 300);
+    cr_assert_eq(prior_runs, 1);
+    own_child_ends(300);
+    own_child_ends(300);
+    cr_assert_eq(prior_runs, 1, "a one-shot handler ran %d times (%s backend)", (int)prior_runs,
+                 ward_backend());
+}

@@ -1208,14 +1208,8 @@ static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
     linux_sigchld(si);
-    if (chained.sa_flags & SA_SIGINFO) {
-        if (chained.sa_sigaction != NULL)
-            chained.sa_sigaction(sig, si, ctx);
-    } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
-        chained.sa_handler(sig);
-    } else {
+    if (!ward__sigchld_chain(&chained, sig, si, ctx, NULL))
         ward__quiet_signal();
-    }
 }
 
 /* 0 once SIGCHLD reaches linux_sigchld(), -1 if it cannot.  Under ward__lock. */

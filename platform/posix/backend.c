@@ -123,16 +123,9 @@ static void
 on_sigchld(int sig, siginfo_t *si, void *ctx)
 {
     posix_sigchld(si);
-    if (chained.sa_flags & SA_SIGINFO) {
-        atomic_store(&chained_ran, 1);
-        if (chained.sa_sigaction != NULL)
-            chained.sa_sigaction(sig, si, ctx);
-    } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
-        atomic_store(&chained_ran, 1);
-        chained.sa_handler(sig);
-    } else {
+    /* chained_ran: the program's handler may reap any child. */
+    if (!ward__sigchld_chain(&chained, sig, si, ctx, &chained_ran))
         ward__quiet_signal();
-    }
 }
 
 /* A non-blocking, close-on-exec pipe above the standard descriptors. */
