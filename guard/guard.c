@@ -126,19 +126,19 @@ user_has_handler(const struct sigaction *ua)
  * SIGCHLD; later signals are not for it, and the handler does not run
  * again for it.  Forgotten when the program waits for that child.
  */
-static _Atomic unsigned long long delivered;
+#define delivered ward__delivered
 
 /*
  * Run the program's handler.  The wait family knows it runs in one
  * (ward__in_handler): there it never blocks on ward's locks, and a wait
- * that could not tell a report apart without them answers "nothing ready";
- * the handler then runs again for that report when ward re-raises SIGCHLD.
+ * that could not tell a report apart without them answers "nothing ready"
+ * (or EINTR, blocking); it forgets the delivered report first, so that the
+ * handler runs again for it when ward re-raises SIGCHLD.
  */
 static void
 call_user(const struct sigaction *ua, int sig, siginfo_t *si, void *ctx)
 {
     sigset_t mask, old;
-    unsigned int gave_up = ward__handler_gave_up;
 
     mask = ua->sa_mask;
     if (!(ua->sa_flags & SA_NODEFER))
@@ -158,8 +158,6 @@ call_user(const struct sigaction *ua, int sig, siginfo_t *si, void *ctx)
     else
         ua->sa_handler(sig);
     ward__in_handler--;
-    if (ward__handler_gave_up != gave_up)
-        atomic_store(&delivered, 0);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -223,12 +221,17 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
         opts |= WSTOPPED | WCONTINUED;
     for (;;) {
         struct ward__slot *s;
+        int busy;
 
         memset(&seen, 0, sizeof(seen));
         if (ward__real.waitid(P_ALL, 0, &seen, opts) == -1 || seen.si_pid == 0)
             break;
-        if ((s = ward__slot_find(seen.si_pid)) == NULL &&
-            atomic_load(&ward__inflight) > 0) {
+        /*
+         * Births in flight are counted before the slots are looked at: a
+         * birth that ends in between has published its slot by then.
+         */
+        busy = atomic_load(&ward__inflight) > 0;
+        if ((s = ward__slot_find(seen.si_pid)) == NULL && busy) {
             /*
              * Perhaps a private child whose birth has not been published
              * yet: the birth re-raises SIGCHLD when it has been.
@@ -357,6 +360,12 @@ guard_init(void)
     owner = self_pid();
     if (pthread_atfork(NULL, NULL, guard_atfork_child) != 0)
         return;
+    /*
+     * ward itself too, now rather than at the first wait: that may be in
+     * a handler of the program's, and initialising takes locks of the C
+     * library's (pthread_atfork()'s) that a thread inside fork() holds.
+     */
+    (void)ward__init();
     ward__guard_attach(want_handler);
     if (install(&old) == 0)
         guard_ok = 1;

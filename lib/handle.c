@@ -103,6 +103,8 @@ reaped:
         if (atomic_exchange(&ward__deferred, 0))
             ward__reraise();
     }
+    if (c->ref.autoreap)
+        atomic_fetch_sub(&ward__autoreaped, 1);
     ward__table_remove(c);
     if (c->watched) {
         ward__be->unwatch(&c->ref);

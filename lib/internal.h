@@ -137,6 +137,20 @@ extern _Atomic unsigned int ward__slots_taken;
 /* Set by the guard's handler when it could not see past a child that ward
  * was busy with: ward re-raises SIGCHLD once it is done with it. */
 extern _Atomic int ward__deferred;
+/*
+ * The report of the program's own child that libward-guard last ran the
+ * program's handler for (see guard.c), forgotten when a wait in that
+ * handler leaves a report for the re-raise: the handler must run again.
+ */
+extern _Atomic unsigned long long ward__delivered;
+/* Leave what cannot be seen now for the re-raise of SIGCHLD (ward__deferred). */
+void ward__defer(void);
+/*
+ * Children in the table that the kernel reaps itself (autoreap): they have
+ * no slot, so a look without ward's lock cannot tell their stop and
+ * continue reports from the program's while any is there.
+ */
+extern _Atomic unsigned int ward__autoreaped;
 /* Births in flight (see slots.c); end each with ward__birth_end(). */
 extern _Atomic int ward__inflight;
 void ward__birth_begin(void);
@@ -198,15 +212,17 @@ void ward__unlock(void);
 int ward__lock_both_try(void);
 void ward__unlock_both(void);
 /*
+ * For a wait in a handler of the program's: the spin on ward__mutex alone,
+ * as ward__lock_both_try() (0 holding it, -1 not).  Release with
+ * ward__unlock().
+ */
+int ward__lock_try(void);
+/*
  * Depth of the program's SIGCHLD handlers running in this thread, called
- * by libward-guard's handler; and how many of the waits made in them could
- * not tell a report apart without ward's locks (they answered "nothing
- * ready" and left ward__deferred set).  Initial-exec: read and written in
- * signal handlers.
+ * by libward-guard's handler.  Initial-exec: read and written in signal
+ * handlers.
  */
 extern _Thread_local unsigned int ward__in_handler
-    __attribute__((tls_model("initial-exec")));
-extern _Thread_local unsigned int ward__handler_gave_up
     __attribute__((tls_model("initial-exec")));
 /* In the child of a fork: fresh locks. */
 void ward__locks_reset_after_fork(void);

@@ -76,7 +76,6 @@ ward__unlock(void)
 }
 
 _Thread_local unsigned int ward__in_handler __attribute__((tls_model("initial-exec")));
-_Thread_local unsigned int ward__handler_gave_up __attribute__((tls_model("initial-exec")));
 
 /*
  * How long a wait in a signal handler tries for ward's locks.  A holder
@@ -95,6 +94,19 @@ ward__lock_both_try(void)
                 return 0;
             pthread_rwlock_unlock(&ward__gate);
         }
+        sched_yield();
+    }
+    ward__sig_leave();
+    return -1;
+}
+
+int
+ward__lock_try(void)
+{
+    ward__sig_enter();
+    for (int i = 0; i < TRY_ROUNDS; i++) {
+        if (pthread_mutex_trylock(&ward__mutex) == 0)
+            return 0;
         sched_yield();
     }
     ward__sig_leave();

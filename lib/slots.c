@@ -36,6 +36,8 @@ static struct chunk *_Atomic chunks;
 static struct ward__slot *free_list; /* under ward__lock */
 
 _Atomic int ward__deferred;
+_Atomic unsigned long long ward__delivered;
+_Atomic unsigned int ward__autoreaped;
 _Atomic int ward__inflight;
 _Atomic unsigned int ward__slots_taken;
 
@@ -131,6 +133,7 @@ ward__slot_release(struct ward__slot *s)
 void
 ward__slot_reset_all(void)
 {
+    atomic_store(&ward__autoreaped, 0);
     free_list = NULL;
     atomic_store(&ward__slots_taken, 0);
     for (struct chunk *c = atomic_load(&chunks); c != NULL; c = atomic_load(&c->next)) {
@@ -204,16 +207,49 @@ is_exit(const siginfo_t *si)
            si->si_code == CLD_DUMPED;
 }
 
+void
+ward__defer(void)
+{
+    /* A handler of the program's that runs in this thread runs again. */
+    if (ward__in_handler > 0)
+        atomic_store(&ward__delivered, 0);
+    atomic_store(&ward__deferred, 1);
+}
+
+/* HANDLER let go of: whoever found it held left a report for the re-raise. */
+static void
+slot_let_go(struct ward__slot *s, pid_t pid, unsigned int state)
+{
+    atomic_store(&s->word, WARD__SLOT_WORD(pid, state));
+    if (atomic_exchange(&ward__deferred, 0))
+        ward__reraise();
+}
+
 int
 ward__slot_clear(struct ward__slot *s, const siginfo_t *seen)
 {
     unsigned long long w = WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT);
     siginfo_t si;
 
+    /*
+     * Signals blocked while HANDLER is held, as while LOCKED is: a handler
+     * that interrupted this one and waited for this child would wait for
+     * the word forever.
+     */
+    ward__sig_enter();
     if (!atomic_compare_exchange_strong(&s->word, &w,
                                         WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_HANDLER))) {
-        atomic_store(&ward__deferred, 1);
-        return -1;
+        /*
+         * Deferred, then tried once more: a holder that let go in between
+         * found nothing deferred and re-raised nothing.
+         */
+        ward__defer();
+        w = WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT);
+        if (!atomic_compare_exchange_strong(&s->word, &w,
+                                            WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_HANDLER))) {
+            ward__sig_leave();
+            return -1;
+        }
     }
     memset(&si, 0, sizeof(si));
     if (is_exit(seen)) {
@@ -225,14 +261,16 @@ ward__slot_clear(struct ward__slot *s, const siginfo_t *seen)
         if (ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WEXITED | WNOHANG) == 0 &&
             si.si_pid == seen->si_pid) {
             s->status = ward__status_from_siginfo(&si);
-            atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_DONE));
-            return 0;
+            slot_let_go(s, seen->si_pid, WARD__SLOT_DONE);
+        } else {
+            slot_let_go(s, seen->si_pid, WARD__SLOT_PRESENT);
+            atomic_fetch_sub(&ward__slots_taken, 1);
         }
-        atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
-        atomic_fetch_sub(&ward__slots_taken, 1);
-        return 0;
+    } else {
+        (void)ward__real.waitid(P_PID, (id_t)seen->si_pid, &si,
+                                WSTOPPED | WCONTINUED | WNOHANG);
+        slot_let_go(s, seen->si_pid, WARD__SLOT_PRESENT);
     }
-    (void)ward__real.waitid(P_PID, (id_t)seen->si_pid, &si, WSTOPPED | WCONTINUED | WNOHANG);
-    atomic_store(&s->word, WARD__SLOT_WORD(seen->si_pid, WARD__SLOT_PRESENT));
+    ward__sig_leave();
     return 0;
 }

@@ -577,6 +577,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
              */
             ward__slot_release(c->slot);
             c->slot = NULL;
+            atomic_fetch_add(&ward__autoreaped, 1);
         } else {
             ward__slot_publish(c->slot, pid);
         }

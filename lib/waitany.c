@@ -65,19 +65,19 @@ is_private_slot(pid_t pid)
 /*
  * Is pid a private child?  Takes ward__lock; in a handler of the program's
  * that cannot have it (see ward__lock_both_try()), asks the slots, which
- * know every private child but one the kernel reaps itself (never a zombie,
- * so never a wait's to report).
+ * know every private child but one the kernel reaps itself: its exit is
+ * never any wait's to report, its stops are (see ward(7), BUGS).
  */
 static int
 is_private(pid_t pid)
 {
     int r;
 
+    if (ward__in_handler > 0 && ward__lock_try() == -1)
+        return ward__slot_unreaped(pid);
     if (ward__in_handler > 0) {
-        if (ward__lock_both_try() == -1)
-            return ward__slot_unreaped(pid);
         r = ward__table_find_live(pid) != NULL;
-        ward__unlock_both();
+        ward__unlock();
         return r;
     }
     ward__lock();
@@ -161,15 +161,20 @@ look_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, void *a
     for (;;) {
         siginfo_t si, again;
         struct ward__slot *s;
-        int r;
+        int r, busy;
 
         memset(&si, 0, sizeof(si));
         if (ward__real.waitid(idtype, id, &si, options | WNOHANG | WNOWAIT) == -1)
             return -1;
         if (si.si_pid == 0)
             return 0;
-        if ((s = ward__slot_find(si.si_pid)) == NULL && atomic_load(&ward__inflight) > 0) {
-            atomic_store(&ward__deferred, 1);
+        /*
+         * Births in flight counted before the slots are looked at: a birth
+         * that ends in between has published its slot by then.
+         */
+        busy = atomic_load(&ward__inflight) > 0;
+        if ((s = ward__slot_find(si.si_pid)) == NULL && busy) {
+            ward__defer();
             if (atomic_load(&ward__inflight) > 0)
                 return 2;
             s = ward__slot_find(si.si_pid);
@@ -179,6 +184,14 @@ look_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, void *a
                 return 2;
             continue;
         }
+        /*
+         * No slot, and a stop or continue report: perhaps of a child the
+         * kernel reaps itself, which has none.
+         */
+        if (!(si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+              si.si_code == CLD_DUMPED) &&
+            atomic_load(&ward__autoreaped) > 0)
+            return 2;
         /*
          * No slot: the program's child, or a private one ward reaped (and
          * released) after we looked, whose report is then gone.
@@ -195,24 +208,27 @@ look_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, void *a
 
 /*
  * ward__wait_any() for a handler of the program's whose thread cannot have
- * ward's locks.  Nothing ready, or nothing that can be told apart, is
- * "nothing ready" under WNOHANG, counted in ward__handler_gave_up in the
- * second case so that the guard runs the handler again when ward re-raises
- * SIGCHLD.  A blocking wait yields until it can tell.  "Only private
- * children left" is told as ward__wait_any() tells it, the slots answering
- * for the table.
+ * ward's locks.  A report that cannot be told apart now is left for the
+ * re-raise of SIGCHLD (ward__defer(), which also makes the guard run the
+ * handler again for it): a WNOHANG wait answers "nothing ready"; a blocking
+ * one tries a while, then fails with EINTR, for the thread that would tell
+ * may be waiting for a lock the interrupted thread holds (a birth in
+ * flight inside fork() or an allocation).  "Only private children left" is
+ * told as ward__wait_any() tells it, the slots answering for the table.
  */
 static int
 wait_any_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
 {
-    for (;;) {
+    for (int tries = 0;;) {
         siginfo_t si;
         int r = look_unlocked(idtype, id, options, take, arg);
 
         if (r == 2) {
-            if (options & WNOHANG) {
-                ward__handler_gave_up++;
+            if (options & WNOHANG)
                 return 0;
+            if (++tries > 200) {
+                errno = EINTR;
+                return -1;
             }
             sched_yield();
             continue;

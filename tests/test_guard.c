@@ -939,13 +939,54 @@ storm_handler_sysv(int sig)
     storm_handler(sig);
 }
 
+/* The classic blocking one: the guard runs it when a child of the program's has a report. */
+static void
+storm_handler_blocking(int sig)
+{
+    int e = errno, st;
+
+    (void)sig;
+    if (wait(&st) > 0)
+        storm_reaped++;
+    errno = e;
+}
+
+/* Private children from ward_fork(), one after another, in a thread that takes no signal. */
+static atomic_int storm_ward_forks_bad;
+
+static void *
+storm_ward_forker(void *arg)
+{
+    sigset_t all;
+
+    (void)arg;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    while (!atomic_load(&storm_stop)) {
+        ward_child *c;
+        pid_t p = ward_fork(&c, 0);
+        int st;
+
+        if (p == 0)
+            _exit(5);
+        if (p < 0) {
+            usleep(1000);
+            continue;
+        }
+        if (ward_wait(c, &st) != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 5)
+            atomic_store(&storm_ward_forks_bad, 1);
+        ward_free(c);
+    }
+    return NULL;
+}
+
 /* 0: all the program's children reaped, every private one's status kept. */
 static int
-storm(void (*handler)(int))
+storm(void (*handler)(int), int with_ward_fork)
 {
     struct sigaction sa;
     struct timespec end, now;
-    pthread_t th;
+    pthread_t th, wth;
     void *p[8];
     int st;
     long n = 0;
@@ -957,8 +998,10 @@ storm(void (*handler)(int))
     if (sigaction(SIGCHLD, &sa, NULL) != 0 ||
         pthread_create(&th, NULL, storm_forker, NULL) != 0)
         return 10;
+    if (with_ward_fork && pthread_create(&wth, NULL, storm_ward_forker, NULL) != 0)
+        return 10;
     clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += 3;
+    end.tv_sec += with_ward_fork ? 6 : 3;
     do {
         for (int i = 0; i < 8; i++)
             if ((p[i] = malloc(32 + (size_t)i * 700)) != NULL)
@@ -979,6 +1022,10 @@ storm(void (*handler)(int))
              (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
     atomic_store(&storm_stop, 1);
     pthread_join(th, NULL);
+    if (with_ward_fork)
+        pthread_join(wth, NULL);
+    if (atomic_load(&storm_ward_forks_bad))
+        return 14;
     sa.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &sa, NULL);
     while (waitpid(-1, &st, 0) > 0)
@@ -987,7 +1034,7 @@ storm(void (*handler)(int))
 }
 
 static void
-storm_in_a_process(void (*handler)(int))
+storm_in_a_process(void (*handler)(int), int with_ward_fork)
 {
     pid_t pid = fork();
     int st = 0;
@@ -995,7 +1042,7 @@ storm_in_a_process(void (*handler)(int))
 
     cr_assert_geq(pid, 0);
     if (pid == 0)
-        _exit(storm(handler));
+        _exit(storm(handler, with_ward_fork));
     while (waitpid(pid, &st, WNOHANG) == 0) {
         if (++waited > 30 * 100) {
             kill(pid, SIGKILL);
@@ -1011,10 +1058,123 @@ storm_in_a_process(void (*handler)(int))
 
 Test(guard, handler_waiting_while_another_thread_forks_in_malloc, .timeout = 120)
 {
-    storm_in_a_process(storm_handler);
+    storm_in_a_process(storm_handler, 0);
 }
 
 Test(guard, handler_reinstalling_itself_while_another_thread_forks_in_malloc, .timeout = 120)
 {
-    storm_in_a_process(storm_handler_sysv);
+    storm_in_a_process(storm_handler_sysv, 0);
+}
+
+/* A blocking wait in the handler, while private children are born inside fork() too. */
+Test(guard, blocking_handler_wait_while_ward_fork_is_in_malloc, .timeout = 120)
+{
+    storm_in_a_process(storm_handler_blocking, 1);
+}
+
+/*
+ * A wait in the program's handler that could not tell a report apart (a
+ * ward_fork() in flight in another thread) answers "nothing ready"; the
+ * handler must then run again for that report when the birth ends, even
+ * though it is still running when ward re-raises SIGCHLD (in the thread
+ * that ended the birth).
+ */
+static pthread_t rerun_main;
+static atomic_int rerun_in_handler, rerun_prepared, rerun_done;
+static volatile sig_atomic_t rerun_runs, rerun_reaped;
+
+static void
+rerun_handler(int sig)
+{
+    int e = errno, st;
+
+    (void)sig;
+    if (pthread_equal(pthread_self(), rerun_main) && rerun_runs++ == 0) {
+        atomic_store(&rerun_in_handler, 1);
+        while (!atomic_load(&rerun_prepared))
+            sched_yield();
+        while (waitpid(-1, &st, WNOHANG) > 0)
+            rerun_reaped++;
+        /* Still running while the birth ends. */
+        while (!atomic_load(&rerun_done))
+            sched_yield();
+    } else {
+        while (waitpid(-1, &st, WNOHANG) > 0)
+            rerun_reaped++;
+    }
+    errno = e;
+}
+
+static void *
+rerun_birth(void *arg)
+{
+    sigset_t chld;
+
+    (void)arg;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    /* The program's child's SIGCHLD goes to the main thread. */
+    pthread_sigmask(SIG_BLOCK, &chld, NULL);
+    while (!atomic_load(&rerun_in_handler))
+        sched_yield();
+    pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
+    if (ward_fork_prepare() != 0)
+        return NULL;
+    atomic_store(&rerun_prepared, 1);
+    usleep(100 * 1000);
+    (void)ward_fork_parent(-1, 0);
+    atomic_store(&rerun_done, 1);
+    return NULL;
+}
+
+static int
+rerun_scenario(void)
+{
+    struct sigaction sa;
+    pthread_t th;
+    pid_t x;
+
+    rerun_main = pthread_self();
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = rerun_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) != 0 || pthread_create(&th, NULL, rerun_birth, NULL) != 0)
+        return 10;
+    if ((x = fork()) == 0)
+        _exit(7);
+    if (x < 0)
+        return 11;
+    for (int i = 0; i < 300 && rerun_reaped == 0; i++)
+        usleep(10 * 1000);
+    pthread_join(th, NULL);
+    if (rerun_reaped != 1) {
+        siginfo_t si;
+
+        memset(&si, 0, sizeof si);
+        waitid(P_PID, (id_t)x, &si, WEXITED);
+        return 12;
+    }
+    return 0;
+}
+
+Test(guard, handler_runs_again_for_a_report_its_wait_left_during_a_birth, .timeout = 60)
+{
+    pid_t pid = fork();
+    int st = 0;
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(rerun_scenario());
+    for (int i = 0; i < 3000 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        usleep(10000);
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        cr_assert_fail("the scenario hung");
+    }
+    cr_assert(WIFEXITED(st), "status %#x", st);
+    cr_assert_eq(WEXITSTATUS(st), 0,
+                 "the program's child was left a zombie: its handler did not run again (%d)",
+                 WEXITSTATUS(st));
 }
