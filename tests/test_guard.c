@@ -1132,8 +1132,7 @@ rerun_birth(void *arg)
     (void)arg;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    /* The program's child's SIGCHLD goes to the main thread. */
-    pthread_sigmask(SIG_BLOCK, &chld, NULL);
+    /* Born with SIGCHLD blocked: the program's child's goes to the main thread. */
     while (!atomic_load(&rerun_in_handler))
         sched_yield();
     pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
@@ -1150,6 +1149,7 @@ static int
 rerun_scenario(void)
 {
     struct sigaction sa;
+    sigset_t chld;
     pthread_t th;
     pid_t x;
 
@@ -1158,8 +1158,12 @@ rerun_scenario(void)
     sa.sa_handler = rerun_handler;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, NULL);
     if (sigaction(SIGCHLD, &sa, NULL) != 0 || pthread_create(&th, NULL, rerun_birth, NULL) != 0)
         return 10;
+    pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
     if ((x = fork()) == 0)
         _exit(7);
     if (x < 0)
