@@ -59,11 +59,13 @@ int pthread_condattr_init(pthread_condattr_t *attr);
 int pthread_condattr_destroy(pthread_condattr_t *attr);
 
 /* pthread_rwlock_init(3), pthread_rwlock_rdlock(3),
- * pthread_rwlock_wrlock(3), pthread_rwlock_unlock(3) */
+ * pthread_rwlock_wrlock(3), pthread_rwlock_trywrlock(3),
+ * pthread_rwlock_unlock(3) */
 int pthread_rwlock_init(pthread_rwlock_t *lock, const pthread_rwlockattr_t *attr);
 int pthread_rwlock_destroy(pthread_rwlock_t *lock);
 int pthread_rwlock_rdlock(pthread_rwlock_t *lock);
 int pthread_rwlock_wrlock(pthread_rwlock_t *lock);
+int pthread_rwlock_trywrlock(pthread_rwlock_t *lock);
 int pthread_rwlock_unlock(pthread_rwlock_t *lock);
 
 /* pthread_once(3) */
