@@ -215,6 +215,7 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
      */
     int sent = info != NULL && !from_child(info) && !ward__is_reraise(info);
 
+    ward__in_sigchld++;
     /* The backend's hook first: it may sleep on a self-pipe. */
     ward__guard_sigchld(info);
     if (!(ua->sa_flags & SA_NOCLDSTOP) && user_has_handler(ua))
@@ -286,6 +287,7 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
     }
     if (!ran_user)
         ward__quiet_signals++;
+    ward__in_sigchld--;
     errno = e;
 }
 

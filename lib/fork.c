@@ -107,6 +107,7 @@ ward_fork_prepare(void)
     ward__reap_orphans_unlocked();
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &prepare_mask);
+    ward__masked++;
     pthread_rwlock_rdlock(&ward__gate);
     ward__birth_begin();
     prepared = 1;
@@ -120,6 +121,8 @@ release_prepare(void)
     prepared = 0;
     pthread_rwlock_unlock(&ward__gate);
     pthread_sigmask(SIG_SETMASK, &prepare_mask, NULL);
+    ward__masked--;
+    ward__reraise_flush();
 }
 
 ward_child *
@@ -186,6 +189,7 @@ ward_fork_child(void)
     if (prepared) {
         /* The gate was re-initialised with the rest; restore the mask. */
         prepared = 0;
+        ward__masked = 0;
         pthread_sigmask(SIG_SETMASK, &prepare_mask, NULL);
     }
 }

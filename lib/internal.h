@@ -155,8 +155,22 @@ extern _Atomic unsigned int ward__autoreaped;
 extern _Atomic int ward__inflight;
 void ward__birth_begin(void);
 void ward__birth_end(void);
-/* SIGCHLD again, marked as ward's own (see slots.c). */
+/*
+ * SIGCHLD again, marked as ward's own (see slots.c).  Owed by the thread
+ * while it is inside a section of ward's that blocks signals, and sent when
+ * the last one ends (ward__reraise_flush()): to this thread, or to the
+ * process if this thread keeps SIGCHLD blocked.
+ */
 void ward__reraise(void);
+void ward__reraise_flush(void);
+/*
+ * Sections of ward's that block signals without ward__sig_enter() (a
+ * spawn's birth, ward_fork_prepare() to its parent or child call), and
+ * handlers of SIGCHLD of ward's or the guard's running in this thread.
+ */
+extern _Thread_local int ward__masked __attribute__((tls_model("initial-exec")));
+extern _Thread_local int ward__in_sigchld __attribute__((tls_model("initial-exec")));
+int ward__sig_depth(void);
 int ward__is_reraise(const siginfo_t *si);
 /*
  * Counts, per thread, the SIGCHLD handlers of ward's own that ran without

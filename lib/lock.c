@@ -46,10 +46,24 @@ ward__sig_enter(void)
 void
 ward__sig_leave(void)
 {
-    if (--sig_depth == 0)
+    if (--sig_depth == 0) {
         pthread_sigmask(SIG_SETMASK, &sig_saved, NULL);
+        ward__reraise_flush();
+    }
+}
+
+int
+ward__sig_depth(void)
+{
+    return sig_depth;
 }
 #else
+int
+ward__sig_depth(void)
+{
+    return 0;
+}
+
 void
 ward__sig_enter(void)
 {

@@ -61,24 +61,57 @@ ward__birth_end(void)
         ward__reraise();
 }
 
+_Thread_local int ward__masked __attribute__((tls_model("initial-exec")));
+_Thread_local int ward__in_sigchld __attribute__((tls_model("initial-exec")));
+static _Thread_local int reraise_owed __attribute__((tls_model("initial-exec")));
+
 /*
  * Send SIGCHLD again for the guard's handler.  It is marked with a value no
  * program sends, so that the handler can tell it from a SIGCHLD the program
  * sent itself (kill, raise, sigqueue), which is the program's to receive.
- * It is sent to this thread, whose pending set no child's SIGCHLD (sent to
- * the process) shares: it cannot swallow one of those.
+ * It is owed while this thread is in a section of ward's that blocks
+ * signals, and sent when the thread has its own mask back.
  */
 void
 ward__reraise(void)
 {
+    reraise_owed = 1;
+    ward__reraise_flush();
+}
+
+void
+ward__reraise_flush(void)
+{
+    sigset_t now;
 #ifdef __GLIBC__
     union sigval v;
+#endif
 
+    if (!reraise_owed || ward__masked > 0 || ward__sig_depth() > 0)
+        return;
+    reraise_owed = 0;
+    /*
+     * To this thread, whose pending set no child's SIGCHLD (sent to the
+     * process) shares: it cannot swallow one of those.  But a thread that
+     * keeps SIGCHLD blocked (not for a handler's while: it runs one) would
+     * hold it for ever: then to the process, where another thread takes it.
+     */
+    if (ward__in_sigchld > 0 || ward__in_handler > 0 ||
+        pthread_sigmask(SIG_BLOCK, NULL, &now) != 0 || !sigismember(&now, SIGCHLD)) {
+#ifdef __GLIBC__
+        v.sival_ptr = (void *)&ward__deferred;
+        if (pthread_sigqueue(pthread_self(), SIGCHLD, v) == 0)
+            return;
+#endif
+        (void)raise(SIGCHLD);
+        return;
+    }
+#ifdef __GLIBC__
     v.sival_ptr = (void *)&ward__deferred;
-    if (pthread_sigqueue(pthread_self(), SIGCHLD, v) == 0)
+    if (sigqueue(getpid(), SIGCHLD, v) == 0)
         return;
 #endif
-    (void)raise(SIGCHLD);
+    (void)kill(getpid(), SIGCHLD);
 }
 
 int
@@ -133,6 +166,7 @@ ward__slot_release(struct ward__slot *s)
 void
 ward__slot_reset_all(void)
 {
+    reraise_owed = 0;
     atomic_store(&ward__autoreaped, 0);
     free_list = NULL;
     atomic_store(&ward__slots_taken, 0);

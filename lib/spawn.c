@@ -551,6 +551,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
 
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    ward__masked++;
     if (p.ex.flags & WARD_RESET_SIGNALS)
         sigemptyset(&p.ex.mask);
     else
@@ -588,6 +589,8 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     WARD__KEEP_ERRNO(ward__birth_end());
     pthread_rwlock_unlock(&ward__gate);
     WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
+    ward__masked--;
+    WARD__KEEP_ERRNO(ward__reraise_flush());
     if (rc == -1)
         goto fail;
 

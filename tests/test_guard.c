@@ -1201,3 +1201,97 @@ Test(guard, handler_runs_again_for_a_report_its_wait_left_during_a_birth, .timeo
                  "the program's child was left a zombie: its handler did not run again (%d)",
                  WEXITSTATUS(st));
 }
+
+/*
+ * The re-raise of a report deferred during a birth, when the thread that
+ * ends the birth keeps SIGCHLD blocked (worker threads often do): it must
+ * still reach the program's handler, in a thread that takes the signal.
+ */
+static atomic_int blocked_prepared, blocked_child_ended;
+static volatile sig_atomic_t blocked_reaped;
+
+static void
+blocked_handler(int sig)
+{
+    int e = errno, st;
+
+    (void)sig;
+    while (waitpid(-1, &st, WNOHANG) > 0)
+        blocked_reaped++;
+    errno = e;
+}
+
+static void *
+blocked_birth(void *arg)
+{
+    (void)arg;
+    if (ward_fork_prepare() != 0)
+        return NULL;
+    atomic_store(&blocked_prepared, 1);
+    while (!atomic_load(&blocked_child_ended))
+        sched_yield();
+    /* Let the guard's handler see the report and leave it for the re-raise. */
+    usleep(50 * 1000);
+    (void)ward_fork_parent(-1, 0);
+    return NULL;
+}
+
+static int
+blocked_scenario(void)
+{
+    struct sigaction sa;
+    sigset_t chld;
+    siginfo_t si;
+    pthread_t th;
+    pid_t x;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = blocked_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, NULL);
+    if (sigaction(SIGCHLD, &sa, NULL) != 0 || pthread_create(&th, NULL, blocked_birth, NULL) != 0)
+        return 10;
+    pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
+    while (!atomic_load(&blocked_prepared))
+        sched_yield();
+    if ((x = fork()) == 0)
+        _exit(7);
+    if (x < 0)
+        return 11;
+    memset(&si, 0, sizeof si);
+    while (waitid(P_PID, (id_t)x, &si, WEXITED | WNOWAIT) == -1 && errno == EINTR)
+        ;
+    atomic_store(&blocked_child_ended, 1);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 200 && blocked_reaped == 0; i++)
+        usleep(10 * 1000);
+    if (blocked_reaped != 1) {
+        waitid(P_PID, (id_t)x, &si, WEXITED);
+        return 12;
+    }
+    return 0;
+}
+
+Test(guard, report_deferred_by_a_thread_that_blocks_sigchld_reaches_the_handler, .timeout = 60)
+{
+    pid_t pid = fork();
+    int st = 0;
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(blocked_scenario());
+    for (int i = 0; i < 3000 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        usleep(10000);
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        cr_assert_fail("the scenario hung");
+    }
+    cr_assert(WIFEXITED(st), "status %#x", st);
+    cr_assert_eq(WEXITSTATUS(st), 0,
+                 "the program's child was left a zombie: the re-raise never reached a thread "
+                 "that takes SIGCHLD (%d)", WEXITSTATUS(st));
+}
