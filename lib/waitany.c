@@ -73,14 +73,10 @@ is_private(pid_t pid)
 {
     int r;
 
-    if (ward__in_handler > 0 && ward__lock_try() == -1)
+    if (ward__in_handler == 0)
+        ward__lock();
+    else if (ward__lock_try() == -1)
         return ward__slot_unreaped(pid);
-    if (ward__in_handler > 0) {
-        r = ward__table_find_live(pid) != NULL;
-        ward__unlock();
-        return r;
-    }
-    ward__lock();
     r = ward__table_find_live(pid) != NULL;
     ward__unlock();
     return r;
