@@ -80,13 +80,6 @@ self_pid(void)
 #endif
 }
 
-static int
-is_exit(const siginfo_t *si)
-{
-    return si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
-           si->si_code == CLD_DUMPED;
-}
-
 /* Did a child send this SIGCHLD (rather than kill, raise or sigqueue)? */
 static int
 from_child(const siginfo_t *si)
@@ -261,7 +254,7 @@ guard_handler(int sig, siginfo_t *info, void *ctx)
                 continue;
         }
         /* A report of the program's own child. */
-        if (user_ignores(ua) && is_exit(&seen)) {
+        if (user_ignores(ua) && ward__is_exit(&seen)) {
             siginfo_t gone;
 
             (void)ward__real.waitid(P_PID, (id_t)seen.si_pid, &gone, WEXITED | WNOHANG);
@@ -603,7 +596,7 @@ waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
         if (r == 0 && !(options & WNOWAIT))
             forget_delivered(info->si_pid);
 
-        if (r == 0 && info->si_pid != 0 && is_exit(info) && program_ignores()) {
+        if (r == 0 && info->si_pid != 0 && ward__is_exit(info) && program_ignores()) {
             /* The kernel would have reaped it at its exit (see wait4). */
             if (options & WNOWAIT) {
                 siginfo_t gone;

@@ -143,6 +143,12 @@ extern _Atomic int ward__deferred;
  * handler leaves a report for the re-raise: the handler must run again.
  */
 extern _Atomic unsigned long long ward__delivered;
+/* Is this report a child's end (rather than a stop or a continue)? */
+static inline int
+ward__is_exit(const siginfo_t *si)
+{
+    return si->si_code == CLD_EXITED || si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED;
+}
 /* Leave what cannot be seen now for the re-raise of SIGCHLD (ward__deferred). */
 void ward__defer(void);
 /*

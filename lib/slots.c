@@ -234,13 +234,6 @@ ward__slot_unreaped(pid_t pid)
     return st == WARD__SLOT_PRESENT || st == WARD__SLOT_LOCKED || st == WARD__SLOT_HANDLER;
 }
 
-static int
-is_exit(const siginfo_t *si)
-{
-    return si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
-           si->si_code == CLD_DUMPED;
-}
-
 void
 ward__defer(void)
 {
@@ -286,7 +279,7 @@ ward__slot_clear(struct ward__slot *s, const siginfo_t *seen)
         }
     }
     memset(&si, 0, sizeof(si));
-    if (is_exit(seen)) {
+    if (ward__is_exit(seen)) {
         /*
          * Counted before the reap: ward_dispatch, which looks for exits
          * with a wait, must know where an exit it can no longer see went.

@@ -112,8 +112,7 @@ look(idtype_t idtype, id_t id, int options, ward__take_fn take, void *arg)
          * private.
          */
         c = ward__table_find_live(si.si_pid);
-        exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-                 si.si_code == CLD_DUMPED;
+        exited = ward__is_exit(&si);
         if (c == NULL || (c->ref.autoreap && exited)) {
             /* A waiter outside ward took the report in between: look again. */
             if ((r = take(&si, arg)) != 0)
@@ -184,9 +183,7 @@ look_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, void *a
          * No slot, and a stop or continue report: perhaps of a child the
          * kernel reaps itself, which has none.
          */
-        if (!(si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-              si.si_code == CLD_DUMPED) &&
-            atomic_load(&ward__autoreaped) > 0)
+        if (!ward__is_exit(&si) && atomic_load(&ward__autoreaped) > 0)
             return 2;
         /*
          * No slot: the program's child, or a private one ward reaped (and
