@@ -88,7 +88,11 @@ static const struct config small = {
 };
 
 static struct config cfg;
-/* --scenario 5: only the latency scenario, for a quick look at one target. */
+/*
+ * --scenario 1: only scenarios 1-3 (spawn and reap one child at a time);
+ * 5: only the latency scenario; 7: only the threaded one.  A quick look at
+ * one target.
+ */
 static int only_scenario;
 static char nofile_note[256];
 
@@ -476,7 +480,8 @@ run_phases(void)
     progress("scenario 1 and 5: one child at a time");
     warm_up();
     rounds(PLAIN, cfg.rounds_plain);
-    lat_rounds(0, cfg.lat_rounds_plain);
+    if (only_scenario != 1)
+        lat_rounds(0, cfg.lat_rounds_plain);
 
     progress("scenario 2: from a parent with %d MiB resident", cfg.ballast_mib);
     for (size_t i = 0; i < nw; i++) {
@@ -493,6 +498,10 @@ run_phases(void)
     all("idle %ld", cfg.idle_n);
     warm_up();
     rounds(IDLE, cfg.rounds_idle);
+    if (only_scenario == 1) {
+        all("idle %ld", 0);
+        return;
+    }
     lat_rounds(1, cfg.lat_rounds_idle);
     all("idle %ld", 0);
 
@@ -716,6 +725,8 @@ report(void)
             fprintf(md, " %s | %s |", us(median(&w->run[p])), x(paired(fl, w, p)));
         fputc('\n', md);
     }
+    if (only_scenario == 1)
+        return;
 
 scenario5:
     fprintf(md, "\n### Scenario 5: exit-notification latency\n\n");
@@ -1113,11 +1124,12 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc &&
-                 (strcmp(argv[i + 1], "5") == 0 || strcmp(argv[i + 1], "7") == 0))
+                 (strcmp(argv[i + 1], "1") == 0 || strcmp(argv[i + 1], "5") == 0 ||
+                  strcmp(argv[i + 1], "7") == 0))
             only_scenario = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: ward-bench --child PATH [--quick | --small | --check] [--out DIR] "
-                            "[--only a,b] [--scenario 5|7]\n");
+                            "[--only a,b] [--scenario 1|5|7]\n");
             return 2;
         }
     }
