@@ -183,13 +183,14 @@ wait_until(ward_child *c, int *status, const struct timespec *deadline,
         int timed_out = 0;
 
         /*
-         * A wait that may sleep, on a child the backend can tell is still
-         * running without a lock, sleeps at once: a reap now would find
-         * nothing, and would hold ward__lock, which every thread's spawn
-         * and wait take, over system calls.
+         * A wait that may sleep goes to sleep at once where the backend
+         * can sleep on the child's own process without a lock: the sleep
+         * ends at once if the child has already ended, and the reap
+         * follows.  A reap first would mostly find nothing (a wait right
+         * after a spawn), and cost system calls.
          */
-        if (first && deadline != &no_wait && ward__be->running != NULL &&
-            ward__be->running(&c->ref) == 1) {
+        if (first && deadline != &no_wait && ward__be->can_block != NULL &&
+            ward__be->can_block(&c->ref) == 1) {
             r = 0;
         } else if ((r = ward__reap_unlocked(c)) == -1) {
             ward__lock();

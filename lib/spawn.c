@@ -176,7 +176,8 @@ ward__exec_child(struct ward__exec *ex)
     if (ex->cwd != NULL && chdir(ex->cwd) == -1)
         child_fail(ex, errno);
 
-    (void)sigprocmask(SIG_SETMASK, &ex->mask, NULL);
+    if (ex->masked || (ex->flags & WARD_RESET_SIGNALS))
+        (void)sigprocmask(SIG_SETMASK, &ex->mask, NULL);
 
     /*
      * Try each candidate as execvp() does: a missing file moves on to the
@@ -224,6 +225,8 @@ ward__vfork_exec(struct ward__exec *ex, void (*first)(struct ward__exec *ex))
 
 /* ---- parent side ------------------------------------------------------- */
 
+#define PLAN_SMALL_FDS 11
+
 struct plan {
     struct ward__exec ex;
     char **envp_alloc;   /* built environment, or NULL when environ is used */
@@ -231,7 +234,12 @@ struct plan {
     char *one_path[1];
     int close_after[3];  /* child ends and /dev/null copies to close */
     int parent_end[3];   /* parent ends of pipes */
-    void *scratch;       /* fds, src and dsts arrays */
+    void *scratch;       /* fds, src and dsts arrays, when they did not fit in */
+    /* ... this, which holds them for the stdio and a few mapped descriptors. */
+    union {
+        struct ward__fdmap align;
+        char bytes[PLAN_SMALL_FDS * (sizeof(struct ward__fdmap) + 2 * sizeof(int))];
+    } small;
 };
 
 static const char *
@@ -416,10 +424,13 @@ build_fds(struct plan *p, const ward_attr *a)
     struct ward__fdmap *fds;
     char *mem;
 
-    mem = malloc(n * (sizeof(*fds) + 2 * sizeof(int)));
-    if (mem == NULL)
-        return -1;
-    p->scratch = mem;
+    if (n <= PLAN_SMALL_FDS) {
+        mem = p->small.bytes;
+    } else {
+        if ((mem = malloc(n * (sizeof(*fds) + 2 * sizeof(int)))) == NULL)
+            return -1;
+        p->scratch = mem;
+    }
     fds = (struct ward__fdmap *)mem;
     p->ex.fds = fds;
     p->ex.src = (int *)(fds + n);
@@ -492,7 +503,19 @@ build_fds(struct plan *p, const ward_attr *a)
         if (fds[i].src >= p->ex.keep_below)
             p->ex.keep_below = fds[i].src + 1;
     }
-    qsort(p->ex.dsts, n, sizeof(int), cmp_int);
+    if (n > PLAN_SMALL_FDS) {
+        qsort(p->ex.dsts, n, sizeof(int), cmp_int);
+        return 0;
+    }
+    /* A handful of numbers, mostly in order already: sorted by insertion. */
+    for (size_t i = 1; i < n; i++) {
+        int v = p->ex.dsts[i];
+        size_t j = i;
+
+        for (; j > 0 && p->ex.dsts[j - 1] > v; j--)
+            p->ex.dsts[j] = p->ex.dsts[j - 1];
+        p->ex.dsts[j] = v;
+    }
     return 0;
 }
 
@@ -517,7 +540,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     ward_child *c = NULL;
     sigset_t all, old;
     pid_t pid;
-    int pidfd = -1, rc;
+    int pidfd = -1, rc, masked;
 
     if (argv == NULL || argv[0] == NULL) {
         errno = EINVAL;
@@ -549,12 +572,29 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         build_fds(&p, a) == -1)
         goto fail;
 
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    /*
+     * Every signal is blocked around the birth, so that no handler of the
+     * program's runs in the child, which shares this process's memory
+     * until it execs, and, in libward-guard, so that the guard's handler
+     * and a wait in a handler of the program's see the birth as one step.
+     * Where the backend makes children in which no handler can run, and
+     * outside the guard, the caller's mask is left alone: two system calls
+     * fewer here and one in the child, on every spawn.
+     */
+#ifdef WARD_GUARD
+    masked = 1;
+#else
+    masked = ward__be->spawn_unmasked == NULL || !ward__be->spawn_unmasked();
+#endif
+    if (masked) {
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+    }
     ward__masked++;
+    p.ex.masked = masked;
     if (p.ex.flags & WARD_RESET_SIGNALS)
         sigemptyset(&p.ex.mask);
-    else
+    else if (masked)
         p.ex.mask = old;
 
     pthread_rwlock_rdlock(&ward__gate);
@@ -588,7 +628,8 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     }
     WARD__KEEP_ERRNO(ward__birth_end());
     pthread_rwlock_unlock(&ward__gate);
-    WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
+    if (masked)
+        WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
     ward__masked--;
     WARD__KEEP_ERRNO(ward__reraise_flush());
     if (rc == -1)

@@ -861,6 +861,55 @@ Test(spawn, mapfd)
 }
 
 /*
+ * The child's plan sorts the targets, in a buffer of the spawn's own for a
+ * few and in one allocated for many: both ways, targets given out of
+ * order all arrive, and nothing else.
+ */
+static void mapfd_many(int n)
+{
+    static const int order[] = { 40, 12, 33, 7, 25, 18, 3, 29, 50, 9, 44, 21, 15, 37, 5,
+                                 61, 4, 58, 11, 47 };
+    ward_attr *a = ward_attr_new();
+    char fds[512], want[512];
+    int p[2], sorted[32];
+    size_t len;
+
+    cr_assert_leq((size_t)n, sizeof order / sizeof order[0]);
+    cr_assert_not_null(a);
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    for (int i = 0; i < n; i++) {
+        int j = i;
+
+        cr_assert_eq(ward_attr_mapfd(a, p[1], order[i]), 0);
+        for (; j > 0 && sorted[j - 1] > order[i]; j--)
+            sorted[j] = sorted[j - 1];
+        sorted[j] = order[i];
+    }
+    cr_assert_eq(ward_attr_setstdio(a, 1, WARD_STDIO_PIPE, -1), 0);
+    ward_child *c = wt_spawn_ok(a, "fds");
+    close(p[1]);
+    close(p[0]);
+    wt_read_all(ward_stdio(c, 1), fds, sizeof fds);
+    wt_reap_exit(c, 0);
+    len = (size_t)snprintf(want, sizeof want, "fds: 0 1 2");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(want + len, sizeof want - len, " %d", sorted[i]);
+    snprintf(want + len, sizeof want - len, "\n");
+    cr_assert_str_eq(fds, want);
+    ward_attr_free(a);
+}
+
+Test(spawn, mapfd_a_few_out_of_order)
+{
+    mapfd_many(5);
+}
+
+Test(spawn, mapfd_many_out_of_order)
+{
+    mapfd_many(20);
+}
+
+/*
  * The source of a mapping above every target, and not close-on-exec: the
  * child's table keeps it until the mapping is made, and it must be closed
  * after (the close of everything above the targets is skipped only where
@@ -1361,6 +1410,86 @@ Test(spawn, no_handler_of_ours_runs_in_a_child)
 }
 #endif
 
+#ifdef SYS_pidfd_open
+/*
+ * Signals at the spawning thread itself, all through its spawns: where the
+ * child is made with CLONE_CLEAR_SIGHAND the caller's mask is left alone
+ * around the birth, so a handler without SA_RESTART runs in the middle of
+ * ward_spawn() (the kernel restarts a clone interrupted before the child
+ * exists, whatever the handler's flags).  No spawn may fail for it, no
+ * child may be lost or run the handler, and the handler must run in the
+ * parent, many times.
+ */
+static atomic_int storm_stop;
+static atomic_int storm_in_parent;
+
+static void storm_handler(int sig)
+{
+    (void)sig;
+    if ((pid_t)syscall(SYS_getpid) != window_parent)
+        atomic_fetch_add(&window_runs_elsewhere, 1);
+    else
+        atomic_fetch_add(&storm_in_parent, 1);
+}
+
+static void *storm_sender(void *arg)
+{
+    pid_t tid = *(pid_t *)arg;
+    struct timespec pause = { 0, 20000 };
+
+    while (!atomic_load(&storm_stop)) {
+        if (syscall(SYS_tgkill, (pid_t)getpid(), tid, SIGUSR1) == -1)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+static void spawn_through_a_signal_storm(void)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    char *argv[] = { "helper", "exit", "3", NULL };
+    struct sigaction sa;
+    pthread_t th;
+    int n = 2000;
+
+    wt_helper();
+    window_parent = getpid();
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = storm_handler; /* no SA_RESTART */
+    cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    cr_assert_eq(pthread_create(&th, NULL, storm_sender, &tid), 0);
+    for (int i = 0; i < n; i++) {
+        ward_child *c = ward_spawn(wt_helper_path, argv, NULL);
+        int st, r;
+
+        cr_assert_not_null(c, "spawn %d of %d: %s", i + 1, n, strerror(errno));
+        /* The wait is the caller's: EINTR there is waitpid(2)'s rule. */
+        while ((r = ward_wait(c, &st)) == -1 && errno == EINTR)
+            ;
+        cr_assert_eq(r, 0, "wait %d: %s", i + 1, strerror(errno));
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "spawn %d: status 0x%x", i + 1, st);
+        ward_free(c);
+    }
+    atomic_store(&storm_stop, 1);
+    pthread_join(th, NULL);
+    signal(SIGUSR1, SIG_DFL);
+    cr_assert_eq(atomic_load(&window_runs_elsewhere), 0,
+                 "a handler of the parent ran %d times in a child",
+                 atomic_load(&window_runs_elsewhere));
+    cr_log_info("the handler ran %d times in the spawning thread",
+                atomic_load(&storm_in_parent));
+    cr_assert_gt(atomic_load(&storm_in_parent), n / 10,
+                 "the handler ran only %d times: the test proved little",
+                 atomic_load(&storm_in_parent));
+}
+
+Test(spawn, signals_at_the_spawning_thread_fail_no_spawn)
+{
+    spawn_through_a_signal_storm();
+}
+#endif
+
 /*
  * The Linux backend makes children with clone3(CLONE_CLEAR_SIGHAND) and
  * falls back to clone(), with the handlers reset by the child itself, where
@@ -1432,6 +1561,13 @@ Test(spawn, no_handler_of_ours_runs_in_a_child_without_clone3)
 {
     refuse_clone3(ENOSYS);
     no_handler_runs_in_a_child();
+}
+
+/* The same where clone() stands in, with signals blocked by the backend. */
+Test(spawn, signals_at_the_spawning_thread_fail_no_spawn_without_clone3)
+{
+    refuse_clone3(ENOSYS);
+    spawn_through_a_signal_storm();
 }
 
 /*

@@ -468,11 +468,56 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp, int with_pidfd)
     }
 #endif
     ex->handlers_clear = 0;
+    if (!ex->masked) {
+        /*
+         * The core left the caller's mask alone (linux_spawn_unmasked()),
+         * counting on CLONE_CLEAR_SIGHAND, which this child goes without:
+         * every signal blocked around this birth, as the core would have,
+         * so that no handler of the program's runs in the child before it
+         * has reset them, and the child restores the caller's mask.
+         */
+        sigset_t all, old;
+        pid_t pid;
+        int err;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        if (!(ex->flags & WARD_RESET_SIGNALS))
+            ex->mask = old;
+        ex->masked = 1;
+        pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+                    CLONE_VM | CLONE_VFORK | (int)pidfd_flag | (int)files | SIGCHLD, ex,
+                    pidfdp);
+        err = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = err;
+        return pid;
+    }
     return clone(child_main, (char *)stack + CHILD_STACK_SIZE,
                  CLONE_VM | CLONE_VFORK | (int)pidfd_flag | (int)files | SIGCHLD, ex,
                  pidfdp);
 }
 #endif
+
+/*
+ * The core may leave the caller's signal mask alone around a birth where
+ * the child is made with CLONE_CLEAR_SIGHAND: no handler of the program's
+ * can run in it, which is what blocking every signal was for (it shares
+ * this process's memory until it execs).  A signal meant for the child
+ * meanwhile finds the default action, as it would once the child had
+ * restored the caller's mask before its exec.  Where clone3 turns out to
+ * be refused, start_child() blocks signals itself for the clone() that
+ * follows.  ThreadSanitizer builds make the child with clone() always.
+ */
+static int
+linux_spawn_unmasked(void)
+{
+#if defined(WARD_HAVE_CLONE3) && !defined(WARD_TSAN)
+    return !atomic_load_explicit(&clone3_refused, memory_order_relaxed);
+#else
+    return 0;
+#endif
+}
 
 /*
  * How long a recovery waits at most for the reaper to finish.  The reaper
@@ -692,7 +737,7 @@ fdinfo_pid_matches(int fd, pid_t pid)
 }
 
 /*
- * c->fd, as read without ward__lock (linux_running(), linux_block(),
+ * c->fd, as read without ward__lock (linux_can_block(), linux_block(),
  * linux_reap_claimed()): the core sets it to -1 under the lock when the
  * number is found lost (ward__fd_lost()), with an atomic store to match.
  */
@@ -725,18 +770,17 @@ own_pidfd(const struct ward__pidref *c)
 }
 
 /*
- * Lock-free: the descriptor is still c's and poll says its process has not
- * ended (no POLLIN, which a pidfd shows once the process has exited, and
- * no error).  Anything else: 0, and the core looks under its lock.
+ * Lock-free: the descriptor is still c's, so linux_block() sleeps on c's
+ * own process, in waitid(WNOWAIT) or ppoll(), either of which returns at
+ * once if it has already ended.  Not for a child without a descriptor or
+ * whose descriptor is not surely its own: the core looks under its lock.
+ * (A poll() here to see whether the process still runs saved nothing: the
+ * sleep answers the same question in the same system call.)
  */
 static int
-linux_running(const struct ward__pidref *c)
+linux_can_block(const struct ward__pidref *c)
 {
-    struct pollfd pfd = { .fd = ref_fd(c), .events = POLLIN };
-
-    if (pfd.fd == -1 || own_pidfd(c) != 1)
-        return 0;
-    return poll(&pfd, 1, 0) == 0;
+    return ref_fd(c) != -1 && own_pidfd(c) == 1;
 }
 
 /*
@@ -1545,6 +1589,7 @@ const struct ward__backend ward__linux_backend = {
     .name = "linux",
     .init = linux_init,
     .spawn = linux_spawn,
+    .spawn_unmasked = linux_spawn_unmasked,
     .adopt = linux_adopt,
     .reap = linux_reap,
     .recover = linux_recover,
@@ -1552,7 +1597,7 @@ const struct ward__backend ward__linux_backend = {
     .signal = linux_signal,
     .forget = linux_forget,
     .note = linux_note,
-    .running = linux_running,
+    .can_block = linux_can_block,
     .reap_claimed = linux_reap_claimed,
     .events_open = linux_events_open,
     .watch = linux_watch,
