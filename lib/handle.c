@@ -38,7 +38,7 @@ ward__fd_lost(ward_child *c)
         return;
     /*
      * Not closed: the number is someone else's now.  Atomic: a backend may
-     * read it outside ward__lock (see backend.h, running and reap_claimed).
+     * read it outside ward__lock (see backend.h, can_block and reap_claimed).
      */
     __atomic_store_n(&c->ref.fd, -1, __ATOMIC_RELAXED);
     c->watched = 0;
