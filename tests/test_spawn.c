@@ -1491,6 +1491,51 @@ Test(spawn, signals_at_the_spawning_thread_fail_no_spawn)
 #endif
 
 /*
+ * ward_waitpid(3): "Code that waits for any child, such as a SIGCHLD
+ * handler ... calls them in place of the C library's functions".  Such a
+ * handler may now run in the spawning thread while ward_spawn() holds the
+ * spawn gate shared (the caller's mask is no longer blocked around a
+ * CLONE_CLEAR_SIGHAND birth); ward_waitpid(-1) then takes the gate
+ * exclusively and the thread waits for itself for ever.  A child alive
+ * across the next spawn sends its SIGCHLD while that spawn is in the
+ * kernel.  Fails by timeout (review rev24; passes at d17f3bf~1).
+ */
+static atomic_int reap_in_handler_runs;
+
+static void reap_in_handler(int sig)
+{
+    int st, e = errno;
+
+    (void)sig;
+    atomic_fetch_add(&reap_in_handler_runs, 1);
+    while (ward_waitpid(-1, &st, WNOHANG) > 0)
+        ;
+    errno = e;
+}
+
+Test(spawn, sigchld_handler_waiting_for_any_child_during_a_spawn, .timeout = 60)
+{
+    char *argv[] = { "helper", "exit", "0", NULL };
+    struct sigaction sa;
+
+    wt_helper();
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = reap_in_handler;
+    sa.sa_flags = SA_RESTART;
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    for (int i = 0; i < 300; i++) {
+        ward_child *a = ward_spawn(wt_helper_path, argv, NULL);
+        ward_child *b = a != NULL ? ward_spawn(wt_helper_path, argv, NULL) : NULL;
+
+        cr_assert_not_null(b, "spawn %d: %s", i, strerror(errno));
+        wt_reap_exit(a, 0);
+        wt_reap_exit(b, 0);
+    }
+    signal(SIGCHLD, SIG_DFL);
+    cr_assert_gt(atomic_load(&reap_in_handler_runs), 0);
+}
+
+/*
  * The Linux backend makes children with clone3(CLONE_CLEAR_SIGHAND) and
  * falls back to clone(), with the handlers reset by the child itself, where
  * clone3 is refused: an older kernel, or a seccomp filter such as container
