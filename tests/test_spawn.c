@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include <ftw.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 WT_SUITE(spawn);
@@ -1613,6 +1614,103 @@ Test(spawn, signals_at_the_spawning_thread_fail_no_spawn_without_clone3)
 {
     refuse_clone3(ENOSYS);
     spawn_through_a_signal_storm();
+}
+
+/*
+ * The first spawn of a process finds clone3 refused and falls back to
+ * clone(), blocking every signal itself (start_child() sets ex->masked);
+ * that clone() fails with EMFILE (no descriptor for the pidfd), and the
+ * retry without a pidfd sees ex->masked set and makes its clone() with the
+ * caller's mask and without CLONE_CLEAR_SIGHAND: a signal sent to the
+ * process group then runs the program's handler in the vfork child.  Each
+ * round is a process of its own (the first spawn is the only one exposed),
+ * in a process group of its own, with a thread sending SIGUSR1 to the
+ * group.  Fails (review rev24); 0 runs at d17f3bf~1.
+ */
+static atomic_int *emfile_in_child;
+static pid_t emfile_parent;
+static atomic_int emfile_stop;
+
+static void emfile_handler(int sig)
+{
+    (void)sig;
+    if ((pid_t)syscall(SYS_getpid) != emfile_parent)
+        atomic_fetch_add(emfile_in_child, 1);
+}
+
+static void *emfile_sender(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&emfile_stop))
+        (void)kill(0, SIGUSR1);
+    return NULL;
+}
+
+static int emfile_round(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+    char *argv[] = { "helper", "exit", "0", NULL };
+    struct rlimit rl = { 64, 64 };
+    struct sigaction sa;
+    ward_attr *a;
+    ward_child *c;
+    pthread_t th;
+    int st;
+
+    if (setpgid(0, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        return 2;
+    emfile_parent = getpid();
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = emfile_handler;
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGUSR1, &sa, NULL) != 0 || (a = ward_attr_new()) == NULL ||
+        ward_attr_setflags(a, WARD_INHERIT_FDS) != 0)
+        return 3;
+    (void)ward_waitpid(-1, &st, WNOHANG); /* ward starts, with its descriptors */
+    if (pthread_create(&th, NULL, emfile_sender, NULL) != 0)
+        return 4;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    while (open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0)
+        ;
+    c = ward_spawn(wt_helper_path, argv, a);
+    atomic_store(&emfile_stop, 1);
+    pthread_join(th, NULL);
+    if (c == NULL)
+        return 5;
+    while (ward_wait(c, &st) == -1 && errno == EINTR)
+        ;
+    return 0;
+}
+
+Test(spawn, no_handler_runs_in_a_child_without_clone3_or_a_descriptor, .timeout = 120)
+{
+    int fails = 0;
+
+    wt_helper();
+    emfile_in_child = mmap(NULL, sizeof *emfile_in_child, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(emfile_in_child, MAP_FAILED);
+    for (int i = 0; i < 50; i++) {
+        pid_t pid = fork();
+        int st;
+
+        cr_assert_neq(pid, -1);
+        if (pid == 0)
+            _exit(emfile_round());
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        fails += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    cr_assert_eq(fails, 0, "%d rounds failed", fails);
+    cr_assert_eq(atomic_load(emfile_in_child), 0,
+                 "a handler of the parent ran %d times in a vfork child",
+                 atomic_load(emfile_in_child));
 }
 
 /*
