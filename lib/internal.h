@@ -244,6 +244,9 @@ int ward__lock_try(void);
  */
 extern _Thread_local unsigned int ward__in_handler
     __attribute__((tls_model("initial-exec")));
+/* How many times this thread holds ward__lock (or is taking it): lock.c. */
+extern _Thread_local unsigned int ward__lock_depth
+    __attribute__((tls_model("initial-exec")));
 /* In the child of a fork: fresh locks. */
 void ward__locks_reset_after_fork(void);
 

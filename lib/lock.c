@@ -75,10 +75,24 @@ ward__sig_leave(void)
 }
 #endif
 
+/*
+ * How many times this thread holds ward__lock, or is about to: raised
+ * before the mutex is taken and lowered after it is let go, so that a
+ * signal handler that runs in this thread in between, and waits for any
+ * child through ward (ward_waitpid(3) tells SIGCHLD handlers to), knows
+ * the mutex may be its own thread's and must not take it: outside
+ * libward-guard, sections under the lock leave signals open (blocking them
+ * would cost two system calls per section).  Such a wait answers the way
+ * a wait in a handler does under the guard (waitany.c), and what it leaves
+ * for later is re-raised once this thread has let go of the lock.
+ */
+_Thread_local unsigned int ward__lock_depth __attribute__((tls_model("initial-exec")));
+
 void
 ward__lock(void)
 {
     ward__sig_enter();
+    ward__lock_depth++;
     pthread_mutex_lock(&ward__mutex);
 }
 
@@ -86,7 +100,16 @@ void
 ward__unlock(void)
 {
     pthread_mutex_unlock(&ward__mutex);
+    ward__lock_depth--;
     ward__sig_leave();
+#ifndef WARD_GUARD
+    /*
+     * Only a wait made in a handler while this thread held the lock defers
+     * anything outside the guard: its handler runs again now.
+     */
+    if (ward__lock_depth == 0 && atomic_exchange(&ward__deferred, 0))
+        ward__reraise();
+#endif
 }
 
 _Thread_local unsigned int ward__in_handler __attribute__((tls_model("initial-exec")));
@@ -102,6 +125,7 @@ int
 ward__lock_both_try(void)
 {
     ward__sig_enter();
+    ward__lock_depth++;
     for (int i = 0; i < TRY_ROUNDS; i++) {
         if (pthread_rwlock_trywrlock(&ward__gate) == 0) {
             if (pthread_mutex_trylock(&ward__mutex) == 0)
@@ -110,6 +134,7 @@ ward__lock_both_try(void)
         }
         sched_yield();
     }
+    ward__lock_depth--;
     ward__sig_leave();
     return -1;
 }
@@ -118,11 +143,13 @@ int
 ward__lock_try(void)
 {
     ward__sig_enter();
+    ward__lock_depth++;
     for (int i = 0; i < TRY_ROUNDS; i++) {
         if (pthread_mutex_trylock(&ward__mutex) == 0)
             return 0;
         sched_yield();
     }
+    ward__lock_depth--;
     ward__sig_leave();
     return -1;
 }
@@ -132,6 +159,7 @@ ward__unlock_both(void)
 {
     pthread_mutex_unlock(&ward__mutex);
     pthread_rwlock_unlock(&ward__gate);
+    ward__lock_depth--;
     ward__sig_leave();
 }
 
@@ -144,4 +172,5 @@ ward__locks_reset_after_fork(void)
 
     memcpy(&ward__mutex, &m, sizeof(m));
     memcpy(&ward__gate, &g, sizeof(g));
+    ward__lock_depth = 0;
 }

@@ -73,6 +73,8 @@ is_private(pid_t pid)
 {
     int r;
 
+    if (ward__lock_depth > 0)
+        return ward__slot_unreaped(pid);
     if (ward__in_handler == 0)
         ward__lock();
     else if (ward__lock_try() == -1)
@@ -248,6 +250,16 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
         unsigned int n0;
         int r, none = 0, in_handler = ward__in_handler > 0;
 
+        /*
+         * A wait made while this thread holds ward__lock runs in a signal
+         * handler that interrupted it (ward never waits for any child
+         * under its own lock): the mutex is this thread's, and taking it
+         * would never end.  It answers without the lock, as a wait in a
+         * handler under the guard does when the lock is busy (see
+         * ward__lock_depth).
+         */
+        if (ward__lock_depth > 0)
+            return wait_any_unlocked(idtype, id, options, take, arg);
         if (in_handler) {
             if (ward__lock_both_try() == -1)
                 return wait_any_unlocked(idtype, id, options, take, arg);
