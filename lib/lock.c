@@ -107,7 +107,8 @@ ward__unlock(void)
      * Only a wait made in a handler while this thread held the lock defers
      * anything outside the guard: its handler runs again now.
      */
-    if (ward__lock_depth == 0 && atomic_exchange(&ward__deferred, 0))
+    if (ward__lock_depth == 0 && atomic_load_explicit(&ward__deferred, memory_order_relaxed) &&
+        atomic_exchange(&ward__deferred, 0))
         ward__reraise();
 #endif
 }
