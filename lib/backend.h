@@ -67,6 +67,10 @@ struct ward__exec {
     int *dsts;      /* every dst, sorted */
     int maxdst;     /* highest dst in fds */
     sigset_t mask;  /* mask the child execs with */
+    int masked;     /* the parent blocked every signal around the birth,
+                       so the child sets mask before it execs; clear, the
+                       child runs with the caller's mask, which it keeps
+                       (unless WARD_RESET_SIGNALS: then mask, empty) */
     int handlers_clear; /* set by the backend: the kernel already made every
                            caught signal SIG_DFL in the child */
     int keep_below; /* every descriptor the child needs (sources and
@@ -109,6 +113,16 @@ struct ward__backend {
      * set to the child's error.
      */
     int (*spawn)(struct ward__exec *ex, pid_t *pid, int *pidfd);
+    /*
+     * Optional.  1 if the next spawn may run with the caller's signal mask
+     * (ex->masked clear): the backend makes the child so that no handler
+     * of the program's can ever run in it (Linux: clone3 with
+     * CLONE_CLEAR_SIGHAND), and blocks every signal itself around any
+     * fallback that cannot (setting ex->masked and ex->mask, which the
+     * child then restores).  Without it the core blocks every signal
+     * around the birth.  Takes no lock, makes no system call.
+     */
+    int (*spawn_unmasked)(void);
     /* Take a descriptor for a child made by fork().  Called under ward__lock. */
     int (*adopt)(pid_t pid, int *pidfd);
     /*

@@ -170,9 +170,12 @@ void ward__birth_end(void);
 void ward__reraise(void);
 void ward__reraise_flush(void);
 /*
- * Sections of ward's that block signals without ward__sig_enter() (a
- * spawn's birth, ward_fork_prepare() to its parent or child call), and
- * handlers of SIGCHLD of ward's or the guard's running in this thread.
+ * Sections of ward's that hold the spawn gate shared for a birth without
+ * ward__sig_enter() (a spawn's birth, ward_fork_prepare() to its parent or
+ * child call): they block signals, but for a spawn that leaves the
+ * caller's mask alone (lib/spawn.c), where a wait for any child made in a
+ * handler sees it and keeps off the gate (lib/waitany.c).  And handlers
+ * of SIGCHLD of ward's or the guard's running in this thread.
  */
 extern _Thread_local int ward__masked __attribute__((tls_model("initial-exec")));
 extern _Thread_local int ward__in_sigchld __attribute__((tls_model("initial-exec")));

@@ -176,7 +176,8 @@ ward__exec_child(struct ward__exec *ex)
     if (ex->cwd != NULL && chdir(ex->cwd) == -1)
         child_fail(ex, errno);
 
-    (void)sigprocmask(SIG_SETMASK, &ex->mask, NULL);
+    if (ex->masked || (ex->flags & WARD_RESET_SIGNALS))
+        (void)sigprocmask(SIG_SETMASK, &ex->mask, NULL);
 
     /*
      * Try each candidate as execvp() does: a missing file moves on to the
@@ -539,7 +540,7 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     ward_child *c = NULL;
     sigset_t all, old;
     pid_t pid;
-    int pidfd = -1, rc;
+    int pidfd = -1, rc, masked;
 
     if (argv == NULL || argv[0] == NULL) {
         errno = EINVAL;
@@ -572,22 +573,39 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
         goto fail;
 
     /*
-     * Every signal is blocked around the birth: no handler of the program's
-     * may run in the child, which shares this process's memory until it
-     * execs, and none may run in this thread while it holds the spawn gate
-     * shared and then ward__lock: a SIGCHLD handler that waits for any
-     * child through ward (ward_waitpid(3) says to) would wait for that very
-     * gate.  (A spawn that left the caller's mask alone where the child is
-     * made with CLONE_CLEAR_SIGHAND saved two system calls here and one in
-     * the child, and deadlocked such a handler:
-     * spawn::sigchld_handler_waiting_for_any_child_during_a_spawn.)
+     * Every signal is blocked around the birth where a handler of the
+     * program's could otherwise run in the child, which shares this
+     * process's memory until it execs, and, in libward-guard, so that the
+     * guard's handler and a wait in a handler of the program's see the
+     * birth as one step.  Where the backend makes children in which no
+     * handler can run (Linux: clone3 with CLONE_CLEAR_SIGHAND), and outside
+     * the guard, the caller's mask is left alone: two system calls fewer
+     * here and one in the child, on every spawn.
+     *
+     * A handler may then run in this thread while it holds the spawn gate
+     * shared, and ward__lock for a moment after the birth.  A wait for any
+     * child made in it (a SIGCHLD handler's ward_waitpid(-1), as
+     * ward_waitpid(3) tells such handlers to) sees ward__masked and answers
+     * without either lock, the way a wait in a handler does under the
+     * guard (lib/waitany.c); what it cannot tell yet, this very birth, is
+     * re-raised as SIGCHLD once the birth is over (ward__reraise_flush()
+     * below).  Tests: spawn::sigchld_handler_waiting_for_any_child_during_a_spawn,
+     * spawn::signals_at_the_spawning_thread_fail_no_spawn.
      */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+#ifdef WARD_GUARD
+    masked = 1;
+#else
+    masked = ward__be->spawn_unmasked == NULL || !ward__be->spawn_unmasked();
+#endif
+    if (masked) {
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+    }
     ward__masked++;
+    p.ex.masked = masked;
     if (p.ex.flags & WARD_RESET_SIGNALS)
         sigemptyset(&p.ex.mask);
-    else
+    else if (masked)
         p.ex.mask = old;
 
     pthread_rwlock_rdlock(&ward__gate);
@@ -621,7 +639,8 @@ ward_spawn(const char *file, char *const argv[], const ward_attr *a)
     }
     WARD__KEEP_ERRNO(ward__birth_end());
     pthread_rwlock_unlock(&ward__gate);
-    WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
+    if (masked)
+        WARD__KEEP_ERRNO(pthread_sigmask(SIG_SETMASK, &old, NULL));
     ward__masked--;
     WARD__KEEP_ERRNO(ward__reraise_flush());
     if (rc == -1)

@@ -73,7 +73,7 @@ is_private(pid_t pid)
 {
     int r;
 
-    if (ward__lock_depth > 0)
+    if (ward__lock_depth > 0 || ward__masked > 0)
         return ward__slot_unreaped(pid);
     if (ward__in_handler == 0)
         ward__lock();
@@ -251,14 +251,17 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
         int r, none = 0, in_handler = ward__in_handler > 0;
 
         /*
-         * A wait made while this thread holds ward__lock runs in a signal
-         * handler that interrupted it (ward never waits for any child
-         * under its own lock): the mutex is this thread's, and taking it
-         * would never end.  It answers without the lock, as a wait in a
-         * handler under the guard does when the lock is busy (see
-         * ward__lock_depth).
+         * A wait made while this thread holds ward__lock, or the spawn
+         * gate for a birth (ward__masked: a spawn that leaves the caller's
+         * mask alone, lib/spawn.c), runs in a signal handler that
+         * interrupted it (ward never waits for any child inside either):
+         * the lock is this thread's, and taking it would never end.  It
+         * answers without the locks, as a wait in a handler under the
+         * guard does when they are busy (see ward__lock_depth); this
+         * thread's birth in flight is what it cannot tell yet, and it is
+         * re-raised as SIGCHLD when the birth is over.
          */
-        if (ward__lock_depth > 0)
+        if (ward__lock_depth > 0 || ward__masked > 0)
             return wait_any_unlocked(idtype, id, options, take, arg);
         if (in_handler) {
             if (ward__lock_both_try() == -1)

@@ -468,11 +468,63 @@ start_child(struct ward__exec *ex, void *stack, int *pidfdp, int with_pidfd)
     }
 #endif
     ex->handlers_clear = 0;
+    if (!ex->masked) {
+        /*
+         * The core left the caller's mask alone (linux_spawn_unmasked()),
+         * counting on CLONE_CLEAR_SIGHAND, which this child goes without:
+         * every signal blocked around this birth, as the core would have,
+         * so that no handler of the program's runs in the child before it
+         * has reset them, and the child restores the caller's mask.
+         */
+        sigset_t all, old;
+        pid_t pid;
+        int err;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        if (!(ex->flags & WARD_RESET_SIGNALS))
+            ex->mask = old;
+        ex->masked = 1;
+        pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+                    CLONE_VM | CLONE_VFORK | (int)pidfd_flag | (int)files | SIGCHLD, ex,
+                    pidfdp);
+        err = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        /*
+         * Clear again: the caller's mask is back, so a retry (the one
+         * without a pidfd after EMFILE, linux_spawn()) blocks signals
+         * again around its own clone().
+         * Test: spawn::no_handler_runs_in_a_child_without_clone3_or_a_descriptor.
+         */
+        ex->masked = 0;
+        errno = err;
+        return pid;
+    }
     return clone(child_main, (char *)stack + CHILD_STACK_SIZE,
                  CLONE_VM | CLONE_VFORK | (int)pidfd_flag | (int)files | SIGCHLD, ex,
                  pidfdp);
 }
 #endif
+
+/*
+ * The core may leave the caller's signal mask alone around a birth where
+ * the child is made with CLONE_CLEAR_SIGHAND: no handler of the program's
+ * can run in it, which is what blocking every signal was for (it shares
+ * this process's memory until it execs).  A signal meant for the child
+ * meanwhile finds the default action, as it would once the child had
+ * restored the caller's mask before its exec.  Where clone3 turns out to
+ * be refused, start_child() blocks signals itself for the clone() that
+ * follows.  ThreadSanitizer builds make the child with clone() always.
+ */
+static int
+linux_spawn_unmasked(void)
+{
+#if defined(WARD_HAVE_CLONE3) && !defined(WARD_TSAN)
+    return !atomic_load_explicit(&clone3_refused, memory_order_relaxed);
+#else
+    return 0;
+#endif
+}
 
 /*
  * How long a recovery waits at most for the reaper to finish.  The reaper
@@ -1544,6 +1596,7 @@ const struct ward__backend ward__linux_backend = {
     .name = "linux",
     .init = linux_init,
     .spawn = linux_spawn,
+    .spawn_unmasked = linux_spawn_unmasked,
     .adopt = linux_adopt,
     .reap = linux_reap,
     .recover = linux_recover,
