@@ -546,8 +546,13 @@ wait4_once(pid_t pid, int *status, int options, struct rusage *usage)
     if (ward__init() == -1)
         return ward__real.wait4(pid, status, options, usage);
     if (pid > 0) {
-        if (ward__is_private(pid)) {
+        switch (ward__check_pid(pid, options & WNOHANG)) {
+        case 1:
             errno = ECHILD;
+            return -1;
+        case 2:
+            return 0;
+        case -1:
             return -1;
         }
         return ward__real.wait4(pid, status, options, usage);

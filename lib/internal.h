@@ -346,7 +346,13 @@ void ward__events_reset_after_fork(void);
 typedef int (*ward__take_fn)(const siginfo_t *seen, void *arg);
 int ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
                    void *arg);
-int ward__is_private(pid_t pid);
+/*
+ * Before a wait for one pid: 1 if it is a private child (the wait fails
+ * with ECHILD), 0 if the wait is the system call's, 2 if that cannot be
+ * told now and nohang was given (nothing ready), -1 with errno EINTR if it
+ * still cannot be told after a while in a blocking wait.
+ */
+int ward__check_pid(pid_t pid, int nohang);
 int ward__waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
 
 #endif

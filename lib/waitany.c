@@ -63,10 +63,36 @@ is_private_slot(pid_t pid)
 }
 
 /*
+ * is_private() without ward's locks, by the slots.  A pid with no slot
+ * while a birth is in flight may be that very child, whose slot is not
+ * published yet: the one a spawn that this handler interrupted is starting
+ * in this thread (its clone has returned, and the pid is in /proc and in
+ * the si_pid of its SIGCHLD), or another thread's.  Returns 2 then, "cannot
+ * tell now": the birth re-raises SIGCHLD when it ends (ward__defer()).
+ * Births in flight are counted before the slots are looked at, as in
+ * look_unlocked(): a birth that ends in between has published its slot.
+ */
+static int
+is_private_unlocked(pid_t pid)
+{
+    int busy = atomic_load(&ward__inflight) > 0;
+
+    if (ward__slot_unreaped(pid))
+        return 1;
+    if (!busy)
+        return 0;
+    ward__defer();
+    if (atomic_load(&ward__inflight) > 0)
+        return 2;
+    return ward__slot_unreaped(pid);
+}
+
+/*
  * Is pid a private child?  Takes ward__lock; in a handler of the program's
  * that cannot have it (see ward__lock_both_try()), asks the slots, which
  * know every private child but one the kernel reaps itself: its exit is
- * never any wait's to report, its stops are (see ward(7), BUGS).
+ * never any wait's to report, its stops are (see ward(7), BUGS).  Returns
+ * 1 or 0, or 2 where that cannot be told now (is_private_unlocked()).
  */
 static int
 is_private(pid_t pid)
@@ -74,14 +100,39 @@ is_private(pid_t pid)
     int r;
 
     if (ward__lock_depth > 0 || ward__masked > 0)
-        return ward__slot_unreaped(pid);
+        return is_private_unlocked(pid);
     if (ward__in_handler == 0)
         ward__lock();
     else if (ward__lock_try() == -1)
-        return ward__slot_unreaped(pid);
+        return is_private_unlocked(pid);
     r = ward__table_find_live(pid) != NULL;
     ward__unlock();
     return r;
+}
+
+/*
+ * Before a wait for one pid: 1 if it is private (ECHILD), 0 if the wait is
+ * the system call's.  Where that cannot be told now (is_private()), a
+ * WNOHANG wait reports nothing ready (2) and a blocking one tries a while,
+ * then fails with EINTR, as a wait for any child does in the same place
+ * (wait_any_unlocked()).
+ */
+static int
+check_pid(pid_t pid, int nohang)
+{
+    for (int tries = 0;; tries++) {
+        int r = is_private(pid);
+
+        if (r != 2)
+            return r;
+        if (nohang)
+            return 2;
+        if (tries >= 200) {
+            errno = EINTR;
+            return -1;
+        }
+        sched_yield();
+    }
 }
 
 /*
@@ -218,6 +269,21 @@ wait_any_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, voi
         siginfo_t si;
         int r = look_unlocked(idtype, id, options, take, arg);
 
+        /*
+         * Nothing ready, and a blocking wait would sleep, or fail with
+         * ECHILD if only private children were left: not while a birth is
+         * in flight, whose child has no slot yet and would be taken for one
+         * of the program's.  The sleep would then last as long as that
+         * child, and, where this handler interrupted the spawn starting
+         * it, so would the spawn (a child that waits for its parent would
+         * never end).  Left for the re-raise, as a report that cannot be
+         * told apart is.
+         */
+        if (r == 0 && !(options & WNOHANG) && atomic_load(&ward__inflight) > 0) {
+            ward__defer();
+            if (atomic_load(&ward__inflight) > 0)
+                r = 2;
+        }
         if (r == 2) {
             if (options & WNOHANG)
                 return 0;
@@ -334,9 +400,9 @@ take_waitid(const siginfo_t *seen, void *arg)
 }
 
 int
-ward__is_private(pid_t pid)
+ward__check_pid(pid_t pid, int nohang)
 {
-    return is_private(pid);
+    return check_pid(pid, nohang);
 }
 
 int
@@ -360,8 +426,14 @@ ward__waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
     int r;
 
     if (idtype == P_PID) {
-        if (is_private((pid_t)id)) {
+        switch (check_pid((pid_t)id, options & WNOHANG)) {
+        case 1:
             errno = ECHILD;
+            return -1;
+        case 2:
+            memset(info, 0, sizeof(*info));
+            return 0;
+        case -1:
             return -1;
         }
         return ward__real.waitid(idtype, id, info, options);
@@ -390,8 +462,13 @@ ward_waitpid(pid_t pid, int *status, int options)
     if (ward__init() == -1)
         return -1;
     if (pid > 0) {
-        if (is_private(pid)) {
+        switch (check_pid(pid, options & WNOHANG)) {
+        case 1:
             errno = ECHILD;
+            return -1;
+        case 2:
+            return 0;
+        case -1:
             return -1;
         }
         return ward__real.waitpid(pid, status, options);

@@ -1536,6 +1536,202 @@ Test(spawn, sigchld_handler_waiting_for_any_child_during_a_spawn, .timeout = 60)
     cr_assert_gt(atomic_load(&reap_in_handler_runs), 0);
 }
 
+#ifdef SYS_pidfd_open
+/*
+ * A signal handler that runs in the spawning thread while a child is being
+ * born: a thread sends the signal each time it sees a child of the
+ * spawning thread in /proc (before its exec, which a PATH search through
+ * hundreds of missing directories makes long), so that it is delivered as
+ * the spawn's clone returns, before the child is in ward's table.  A
+ * watchdog in the same thread kills the spawning thread's children if one
+ * spawn lasts for seconds, so that a spawn that would never return fails
+ * the test instead of hanging it.
+ */
+static pid_t birth_tid;
+static int birth_sig;
+static char birth_children[64];
+static atomic_int birth_stop, birth_stuck, birth_reported;
+static atomic_long birth_progress;
+
+/* The spawning thread's children, from /proc; async-signal-safe. */
+static int birth_kids(pid_t *out, int cap)
+{
+    char buf[4096];
+    ssize_t len;
+    int fd, n = 0;
+    pid_t v = 0;
+
+    if ((fd = open(birth_children, O_RDONLY | O_CLOEXEC)) == -1)
+        return 0;
+    len = read(fd, buf, sizeof buf);
+    close(fd);
+    for (ssize_t i = 0; i < len && n < cap; i++) {
+        if (buf[i] >= '0' && buf[i] <= '9') {
+            v = v * 10 + (buf[i] - '0');
+        } else if (v != 0) {
+            out[n++] = v;
+            v = 0;
+        }
+    }
+    return n;
+}
+
+static void *birth_signaller(void *arg)
+{
+    struct timespec pause = { 0, 50000 }, since, now;
+    long slow = wt_parse_slowdown(getenv(WT_SLOWDOWN_ENV)), seen = -1;
+
+    (void)arg;
+    clock_gettime(CLOCK_MONOTONIC, &since);
+    while (!atomic_load(&birth_stop)) {
+        pid_t kids[64];
+        int n = birth_kids(kids, 64);
+
+        if (birth_sig == 0) {
+            /* No signal: this thread waits for each child itself. */
+            for (int i = 0; i < n; i++) {
+                int st;
+
+                if (ward_waitpid(kids[i], &st, 0) > 0)
+                    atomic_fetch_add(&birth_reported, 1);
+            }
+        } else if (n > 0 && syscall(SYS_tgkill, (pid_t)getpid(), birth_tid, birth_sig) == -1) {
+            break;
+        }
+        nanosleep(&pause, NULL);
+        /* 10 s (times the slowdown) without a spawn done: stuck. */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (atomic_load(&birth_progress) != seen) {
+            seen = atomic_load(&birth_progress);
+            since = now;
+        } else if (now.tv_sec - since.tv_sec > 10 * (slow > 1 ? slow : 1)) {
+            atomic_store(&birth_stuck, 1);
+            for (int i = 0; i < n; i++) {
+                int pidfd = (int)syscall(SYS_pidfd_open, kids[i], 0);
+
+                if (pidfd != -1) {
+                    (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                    close(pidfd);
+                }
+            }
+            since = now;
+        }
+    }
+    return NULL;
+}
+
+/* n spawns of the helper by name (op, then arg), with the signal at the birth. */
+static void spawns_with_signals_at_birth(int sig, void (*handler)(int), int n,
+                                         const char *op, const char *arg)
+{
+    static char path[400 * 24 + PATH_MAX];
+    char *argv[] = { "helper", (char *)op, (char *)arg, NULL };
+    size_t len = 0;
+    ward_attr *a = ward_attr_new();
+    struct sigaction sa;
+    pthread_t th;
+
+    cr_assert_not_null(a);
+    wt_helper();
+    for (int i = 0; i < 400; i++)
+        len += (size_t)snprintf(path + len, sizeof path - len, "/nonexistent/%d:", i);
+    snprintf(path + len, sizeof path - len, "%s", wt_helper_dirname);
+    cr_assert_eq(ward_attr_putenv(a, "PATH", path), 0);
+    /* Ordinary children, which send SIGCHLD on Linux 7.1+ too. */
+    cr_assert_eq(ward_attr_setflags(a, WARD_RUSAGE), 0);
+    cr_assert_eq(ward_attr_setstdio(a, 0, WARD_STDIO_PIPE, -1), 0);
+
+    birth_tid = (pid_t)syscall(SYS_gettid);
+    birth_sig = sig;
+    snprintf(birth_children, sizeof birth_children, "/proc/self/task/%d/children",
+             (int)birth_tid);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    cr_assert(sig == 0 || sigaction(sig, &sa, NULL) == 0);
+    cr_assert_eq(pthread_create(&th, NULL, birth_signaller, NULL), 0);
+    for (int i = 0; i < n && !atomic_load(&birth_stuck); i++) {
+        ward_child *c = ward_spawn("helper", argv, a);
+        int st;
+
+        atomic_fetch_add(&birth_progress, 1);
+        cr_assert_not_null(c, "spawn %d: %s", i, strerror(errno));
+        close(ward_stdio_take(c, 0));
+        st = wt_wait_ok(c);
+        cr_assert(atomic_load(&birth_stuck) || (WIFEXITED(st) && WEXITSTATUS(st) == 0),
+                  "spawn %d: status 0x%x", i, st);
+        ward_free(c);
+    }
+    atomic_store(&birth_stop, 1);
+    pthread_join(th, NULL);
+    if (sig != 0)
+        signal(sig, SIG_DFL);
+    ward_attr_free(a);
+}
+
+/*
+ * ward_waitpid(3): a wait for any child fails with ECHILD where every child
+ * left is private, and a blocking one that cannot tell a child apart in a
+ * handler that interrupted a spawn fails with EINTR.  It must never sleep
+ * on the child being born: the spawn would not return until that child
+ * ended, and this one (a cat of a pipe the caller closes once it has the
+ * handle) never would.
+ */
+static void wait_any_blocking_in_handler(int sig)
+{
+    int st, e = errno;
+
+    (void)sig;
+    (void)ward_waitpid(-1, &st, 0);
+    errno = e;
+}
+
+Test(spawn, blocking_wait_for_any_child_in_a_handler_never_sleeps_on_a_birth, .timeout = 120)
+{
+    /*
+     * The portable backend cannot tell the program's children from ward's
+     * without the lock: there a blocking wait sleeps while private children
+     * run, in a handler or not (ward_waitpid(3)).
+     */
+    if (strcmp(ward_backend(), "linux") != 0)
+        cr_skip_test("the %s backend cannot tell private children apart", ward_backend());
+    spawns_with_signals_at_birth(SIGCHLD, wait_any_blocking_in_handler, 300, "cat", NULL);
+    cr_assert_eq(atomic_load(&birth_stuck), 0,
+                 "a spawn did not return until its child was killed: a handler's "
+                 "ward_waitpid(-1) slept on the child being born");
+}
+
+/*
+ * A wait that names a private child fails with ECHILD, as for a process that
+ * is not a child, even for the child a spawn is starting in the very thread
+ * the handler interrupted.  The handler waits for each child /proc lists
+ * for the thread (as a handler that waits for si_pid would, for a child
+ * that ended at that moment); none of them is ever the program's.
+ */
+static void wait_each_kid_in_handler(int sig)
+{
+    pid_t kids[64];
+    int n, st, e = errno;
+
+    (void)sig;
+    n = birth_kids(kids, 64);
+    for (int i = 0; i < n; i++)
+        if (ward_waitpid(kids[i], &st, 0) > 0)
+            atomic_fetch_add(&birth_reported, 1);
+    errno = e;
+}
+
+Test(spawn, wait_for_the_pid_being_born_in_a_handler_is_echild, .timeout = 120)
+{
+    spawns_with_signals_at_birth(SIGUSR1, wait_each_kid_in_handler, 300, "exit", "0");
+    cr_assert_eq(atomic_load(&birth_stuck), 0, "a spawn did not return");
+    cr_assert_eq(atomic_load(&birth_reported), 0,
+                 "ward_waitpid(pid) in a handler reaped and reported %d private children",
+                 atomic_load(&birth_reported));
+}
+
+#endif
+
 /*
  * The Linux backend makes children with clone3(CLONE_CLEAR_SIGHAND) and
  * falls back to clone(), with the handlers reset by the child itself, where
