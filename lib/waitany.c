@@ -93,6 +93,10 @@ is_private_unlocked(pid_t pid)
  * know every private child but one the kernel reaps itself: its exit is
  * never any wait's to report, its stops are (see ward(7), BUGS).  Returns
  * 1 or 0, or 2 where that cannot be told now (is_private_unlocked()).
+ *
+ * A child is in the table only once its birth is over: a pid not found
+ * there while a birth is in flight is looked for again once births are
+ * over, behind the spawn gate, as a wait for any child does.
  */
 static int
 is_private(pid_t pid)
@@ -107,6 +111,17 @@ is_private(pid_t pid)
         return is_private_unlocked(pid);
     r = ward__table_find_live(pid) != NULL;
     ward__unlock();
+    if (r || atomic_load(&ward__inflight) == 0)
+        return r;
+    if (ward__in_handler > 0)
+        return is_private_unlocked(pid);
+    ward__sig_enter();
+    pthread_rwlock_wrlock(&ward__gate);
+    ward__lock();
+    r = ward__table_find_live(pid) != NULL;
+    ward__unlock();
+    pthread_rwlock_unlock(&ward__gate);
+    ward__sig_leave();
     return r;
 }
 

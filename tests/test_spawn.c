@@ -1730,6 +1730,19 @@ Test(spawn, wait_for_the_pid_being_born_in_a_handler_is_echild, .timeout = 120)
                  atomic_load(&birth_reported));
 }
 
+/*
+ * The same from another thread, in no handler: a pid is in /proc from the
+ * moment its child exists, before the spawn has put it in ward's table, and
+ * a wait for it then must not take it for one of the program's.
+ */
+Test(spawn, wait_for_a_pid_being_born_in_another_thread_is_echild, .timeout = 120)
+{
+    spawns_with_signals_at_birth(0, NULL, 300, "exit", "0");
+    cr_assert_eq(atomic_load(&birth_stuck), 0, "a spawn did not return");
+    cr_assert_eq(atomic_load(&birth_reported), 0,
+                 "ward_waitpid(pid) in another thread reaped and reported %d private children",
+                 atomic_load(&birth_reported));
+}
 #endif
 
 /*
