@@ -235,6 +235,11 @@ void ward__unlock(void);
 int ward__lock_both_try(void);
 void ward__unlock_both(void);
 /*
+ * The gate (exclusive) and ward__lock, waiting for both: for a wait for
+ * any child outside a handler.  Release with ward__unlock_both().
+ */
+void ward__lock_both(void);
+/*
  * For a wait in a handler of the program's: the spin on ward__mutex alone,
  * as ward__lock_both_try() (0 holding it, -1 not).  Release with
  * ward__unlock().

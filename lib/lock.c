@@ -155,6 +155,25 @@ ward__lock_try(void)
     return -1;
 }
 
+/*
+ * ward__lock_depth is raised before the gate is taken, as ward__lock()
+ * raises it before the mutex: a handler that runs in this thread between
+ * the two (outside libward-guard, signals are open here) and waits for any
+ * child must not wait for the gate, which is, or is being made, this
+ * thread's.  Raised only once the mutex was taken, a wait in a handler of
+ * SIGCHLD that interrupted a wait for any child just inside the gate
+ * waited for itself for ever:
+ * waitany::handler_waits_for_any_child_while_its_thread_does.
+ */
+void
+ward__lock_both(void)
+{
+    ward__sig_enter();
+    ward__lock_depth++;
+    pthread_rwlock_wrlock(&ward__gate);
+    pthread_mutex_lock(&ward__mutex);
+}
+
 void
 ward__unlock_both(void)
 {
@@ -162,6 +181,12 @@ ward__unlock_both(void)
     pthread_rwlock_unlock(&ward__gate);
     ward__lock_depth--;
     ward__sig_leave();
+#ifndef WARD_GUARD
+    /* As ward__unlock(): what a handler left for later, while we held both. */
+    if (ward__lock_depth == 0 && atomic_load_explicit(&ward__deferred, memory_order_relaxed) &&
+        atomic_exchange(&ward__deferred, 0))
+        ward__reraise();
+#endif
 }
 
 /* In the child of a fork: the parent's holders are not here. */

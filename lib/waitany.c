@@ -115,13 +115,9 @@ is_private(pid_t pid)
         return r;
     if (ward__in_handler > 0)
         return is_private_unlocked(pid);
-    ward__sig_enter();
-    pthread_rwlock_wrlock(&ward__gate);
-    ward__lock();
+    ward__lock_both();
     r = ward__table_find_live(pid) != NULL;
-    ward__unlock();
-    pthread_rwlock_unlock(&ward__gate);
-    ward__sig_leave();
+    ward__unlock_both();
     return r;
 }
 
@@ -348,9 +344,7 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
             if (ward__lock_both_try() == -1)
                 return wait_any_unlocked(idtype, id, options, take, arg);
         } else {
-            ward__sig_enter();
-            pthread_rwlock_wrlock(&ward__gate);
-            ward__lock();
+            ward__lock_both();
         }
         r = look(idtype, id, options, take, arg);
         /*
@@ -368,13 +362,7 @@ ward__wait_any(idtype_t idtype, id_t id, int options, ward__take_fn take,
                 none = 1;
             }
         }
-        if (in_handler) {
-            ward__unlock_both();
-        } else {
-            ward__unlock();
-            pthread_rwlock_unlock(&ward__gate);
-            ward__sig_leave();
-        }
+        ward__unlock_both();
         if (none) {
             errno = ECHILD;
             return -1;

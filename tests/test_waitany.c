@@ -830,3 +830,75 @@ Test(waitany, sigchld_ignored_never_loses_a_kept_status, .timeout = 60)
         cr_assert_eq(n.lost, 0, "%d of 1500 statuses lost although the kernel "
                      "keeps them on the pidfd", n.lost);
 }
+
+/*
+ * ward_waitpid(3): a SIGCHLD handler may call these functions, as it may
+ * call waitpid(2), while its thread is inside one of them.  A thread that
+ * waits for any child (its own loop, WNOHANG) is sent SIGCHLD by another
+ * thread every few microseconds, and its handler waits for any child too:
+ * the handler must never wait for the spawn gate the interrupted wait has
+ * just taken, or is taking.  Each round has a private child and a child
+ * of the program's to wait for, which the loop or the handler reports.
+ */
+static atomic_int nested_runs, nested_stop;
+
+static void nested_wait_handler(int sig)
+{
+    int st, e = errno;
+
+    (void)sig;
+    atomic_fetch_add(&nested_runs, 1);
+    while (ward_waitpid(-1, &st, WNOHANG) > 0)
+        ;
+    errno = e;
+}
+
+static void *nested_sender(void *arg)
+{
+    pid_t tid = *(pid_t *)arg;
+    struct timespec pause = { 0, 3000 };
+
+    while (!atomic_load(&nested_stop)) {
+        if (syscall(SYS_tgkill, getpid(), tid, SIGCHLD) == -1)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+Test(waitany, handler_waits_for_any_child_while_its_thread_does, .timeout = 60)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    struct sigaction sa;
+    pthread_t th;
+    sigset_t chld, old;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = nested_wait_handler;
+    sa.sa_flags = SA_RESTART;
+    cr_assert_eq(sigaction(SIGCHLD, &sa, NULL), 0);
+    /* Only this thread takes SIGCHLD: the sender keeps it blocked. */
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    cr_assert_eq(pthread_sigmask(SIG_BLOCK, &chld, &old), 0);
+    cr_assert_eq(pthread_create(&th, NULL, nested_sender, &tid), 0);
+    cr_assert_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    for (int i = 0; i < 300; i++) {
+        ward_child *c = wt_spawn_ok(NULL, "exit", "0");
+        pid_t pid = fork();
+        int st;
+
+        cr_assert_neq(pid, -1);
+        if (pid == 0)
+            _exit(0);
+        /* Until only the private child is left: ECHILD. */
+        while (ward_waitpid(-1, &st, WNOHANG) != -1 || errno != ECHILD)
+            ;
+        wt_reap_exit(c, 0);
+    }
+    atomic_store(&nested_stop, 1);
+    pthread_join(th, NULL);
+    signal(SIGCHLD, SIG_DFL);
+    cr_assert_gt(atomic_load(&nested_runs), 300, "the handler ran only %d times",
+                 atomic_load(&nested_runs));
+}
