@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
 #define MUTEX_INITIALIZER PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
@@ -96,12 +97,10 @@ ward__lock(void)
     pthread_mutex_lock(&ward__mutex);
 }
 
-void
-ward__unlock(void)
+/* ward__lock_depth just went down by one. */
+static void
+depth_down(void)
 {
-    pthread_mutex_unlock(&ward__mutex);
-    ward__lock_depth--;
-    ward__sig_leave();
 #ifndef WARD_GUARD
     /*
      * Only a wait made in a handler while this thread held the lock defers
@@ -111,6 +110,15 @@ ward__unlock(void)
         atomic_exchange(&ward__deferred, 0))
         ward__reraise();
 #endif
+}
+
+void
+ward__unlock(void)
+{
+    pthread_mutex_unlock(&ward__mutex);
+    ward__lock_depth--;
+    ward__sig_leave();
+    depth_down();
 }
 
 _Thread_local unsigned int ward__in_handler __attribute__((tls_model("initial-exec")));
@@ -174,6 +182,26 @@ ward__lock_both(void)
     pthread_mutex_lock(&ward__mutex);
 }
 
+int
+ward__lock_both_within(long ms)
+{
+    struct timespec pause = { 0, 100000 };
+
+    ward__sig_enter();
+    ward__lock_depth++;
+    for (long i = 0; i < ms * 10; i++) {
+        if (pthread_rwlock_trywrlock(&ward__gate) == 0) {
+            pthread_mutex_lock(&ward__mutex);
+            return 0;
+        }
+        (void)nanosleep(&pause, NULL);
+    }
+    ward__lock_depth--;
+    ward__sig_leave();
+    depth_down();
+    return -1;
+}
+
 void
 ward__unlock_both(void)
 {
@@ -181,12 +209,7 @@ ward__unlock_both(void)
     pthread_rwlock_unlock(&ward__gate);
     ward__lock_depth--;
     ward__sig_leave();
-#ifndef WARD_GUARD
-    /* As ward__unlock(): what a handler left for later, while we held both. */
-    if (ward__lock_depth == 0 && atomic_load_explicit(&ward__deferred, memory_order_relaxed) &&
-        atomic_exchange(&ward__deferred, 0))
-        ward__reraise();
-#endif
+    depth_down();
 }
 
 /* In the child of a fork: the parent's holders are not here. */

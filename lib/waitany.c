@@ -96,8 +96,14 @@ is_private_unlocked(pid_t pid)
  *
  * A child is in the table only once its birth is over: a pid not found
  * there while a birth is in flight is looked for again once births are
- * over, behind the spawn gate, as a wait for any child does.
+ * over, behind the spawn gate, as a wait for any child does.  For a while
+ * only (BIRTH_WAIT_MS): a birth that ward_fork_prepare() began lasts until
+ * the program calls ward_fork_parent(), which may wait for this very
+ * thread (guard::report_deferred_by_a_thread_that_blocks_sigchld_reaches_the_handler);
+ * the pid is then taken as the table says, as before.
  */
+#define BIRTH_WAIT_MS 100
+
 static int
 is_private(pid_t pid)
 {
@@ -115,7 +121,8 @@ is_private(pid_t pid)
         return r;
     if (ward__in_handler > 0)
         return is_private_unlocked(pid);
-    ward__lock_both();
+    if (ward__lock_both_within(BIRTH_WAIT_MS) == -1)
+        return 0;
     r = ward__table_find_live(pid) != NULL;
     ward__unlock_both();
     return r;
