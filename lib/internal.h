@@ -239,8 +239,6 @@ void ward__unlock_both(void);
  * any child outside a handler.  Release with ward__unlock_both().
  */
 void ward__lock_both(void);
-/* ward__lock_both() for ms milliseconds at most: 0 holding both, -1 neither. */
-int ward__lock_both_within(long ms);
 /*
  * For a wait in a handler of the program's: the spin on ward__mutex alone,
  * as ward__lock_both_try() (0 holding it, -1 not).  Release with

@@ -9,7 +9,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
 #define MUTEX_INITIALIZER PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
@@ -180,26 +179,6 @@ ward__lock_both(void)
     ward__lock_depth++;
     pthread_rwlock_wrlock(&ward__gate);
     pthread_mutex_lock(&ward__mutex);
-}
-
-int
-ward__lock_both_within(long ms)
-{
-    struct timespec pause = { 0, 100000 };
-
-    ward__sig_enter();
-    ward__lock_depth++;
-    for (long i = 0; i < ms * 10; i++) {
-        if (pthread_rwlock_trywrlock(&ward__gate) == 0) {
-            pthread_mutex_lock(&ward__mutex);
-            return 0;
-        }
-        (void)nanosleep(&pause, NULL);
-    }
-    ward__lock_depth--;
-    ward__sig_leave();
-    depth_down();
-    return -1;
 }
 
 void

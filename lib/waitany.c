@@ -94,16 +94,13 @@ is_private_unlocked(pid_t pid)
  * never any wait's to report, its stops are (see ward(7), BUGS).  Returns
  * 1 or 0, or 2 where that cannot be told now (is_private_unlocked()).
  *
- * A child is in the table only once its birth is over: a pid not found
- * there while a birth is in flight is looked for again once births are
- * over, behind the spawn gate, as a wait for any child does.  For a while
- * only (BIRTH_WAIT_MS): a birth that ward_fork_prepare() began lasts until
- * the program calls ward_fork_parent(), which may wait for this very
- * thread (guard::report_deferred_by_a_thread_that_blocks_sigchld_reaches_the_handler);
- * the pid is then taken as the table says, as before.
+ * A child is in the table only once its birth is over: a wait from another
+ * thread that names the pid of a child being born (which it can only have
+ * guessed, from /proc) takes it for one of the program's (ward_waitpid(3),
+ * BUGS).  Waiting behind the spawn gate for births to end was tried, and
+ * made every wait for one of the program's own pids, while any thread
+ * spawned, wait for the gate (up to 100 ms under steady spawning).
  */
-#define BIRTH_WAIT_MS 100
-
 static int
 is_private(pid_t pid)
 {
@@ -117,14 +114,6 @@ is_private(pid_t pid)
         return is_private_unlocked(pid);
     r = ward__table_find_live(pid) != NULL;
     ward__unlock();
-    if (r || atomic_load(&ward__inflight) == 0)
-        return r;
-    if (ward__in_handler > 0)
-        return is_private_unlocked(pid);
-    if (ward__lock_both_within(BIRTH_WAIT_MS) == -1)
-        return 0;
-    r = ward__table_find_live(pid) != NULL;
-    ward__unlock_both();
     return r;
 }
 

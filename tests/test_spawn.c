@@ -1587,15 +1587,7 @@ static void *birth_signaller(void *arg)
         pid_t kids[64];
         int n = birth_kids(kids, 64);
 
-        if (birth_sig == 0) {
-            /* No signal: this thread waits for each child itself. */
-            for (int i = 0; i < n; i++) {
-                int st;
-
-                if (ward_waitpid(kids[i], &st, 0) > 0)
-                    atomic_fetch_add(&birth_reported, 1);
-            }
-        } else if (n > 0 && syscall(SYS_tgkill, (pid_t)getpid(), birth_tid, birth_sig) == -1) {
+        if (n > 0 && syscall(SYS_tgkill, (pid_t)getpid(), birth_tid, birth_sig) == -1) {
             break;
         }
         nanosleep(&pause, NULL);
@@ -1648,7 +1640,7 @@ static void spawns_with_signals_at_birth(int sig, void (*handler)(int), int n,
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
     sa.sa_flags = SA_RESTART;
-    cr_assert(sig == 0 || sigaction(sig, &sa, NULL) == 0);
+    cr_assert_eq(sigaction(sig, &sa, NULL), 0);
     cr_assert_eq(pthread_create(&th, NULL, birth_signaller, NULL), 0);
     for (int i = 0; i < n && !atomic_load(&birth_stuck); i++) {
         ward_child *c = ward_spawn("helper", argv, a);
@@ -1664,8 +1656,7 @@ static void spawns_with_signals_at_birth(int sig, void (*handler)(int), int n,
     }
     atomic_store(&birth_stop, 1);
     pthread_join(th, NULL);
-    if (sig != 0)
-        signal(sig, SIG_DFL);
+    signal(sig, SIG_DFL);
     ward_attr_free(a);
 }
 
@@ -1730,19 +1721,6 @@ Test(spawn, wait_for_the_pid_being_born_in_a_handler_is_echild, .timeout = 120)
                  atomic_load(&birth_reported));
 }
 
-/*
- * The same from another thread, in no handler: a pid is in /proc from the
- * moment its child exists, before the spawn has put it in ward's table, and
- * a wait for it then must not take it for one of the program's.
- */
-Test(spawn, wait_for_a_pid_being_born_in_another_thread_is_echild, .timeout = 120)
-{
-    spawns_with_signals_at_birth(0, NULL, 300, "exit", "0");
-    cr_assert_eq(atomic_load(&birth_stuck), 0, "a spawn did not return");
-    cr_assert_eq(atomic_load(&birth_reported), 0,
-                 "ward_waitpid(pid) in another thread reaped and reported %d private children",
-                 atomic_load(&birth_reported));
-}
 #endif
 
 /*
