@@ -1356,6 +1356,26 @@ static void *window_signaller(void *arg)
     return NULL;
 }
 
+/*
+ * Attributes whose PATH makes the child try 400 missing directories before
+ * it finds the helper: a child that stays a long while between its birth
+ * and its exec, so that signals sent meanwhile land in that window.
+ */
+static ward_attr *attr_with_long_path(void)
+{
+    static char path[400 * 24 + PATH_MAX];
+    size_t len = 0;
+    ward_attr *a = ward_attr_new();
+
+    cr_assert_not_null(a);
+    wt_helper();
+    for (int i = 0; i < 400; i++)
+        len += (size_t)snprintf(path + len, sizeof path - len, "/nonexistent/%d:", i);
+    snprintf(path + len, sizeof path - len, "%s", wt_helper_dirname);
+    cr_assert_eq(ward_attr_putenv(a, "PATH", path), 0);
+    return a;
+}
+
 static void no_handler_runs_in_a_child(void)
 {
     int tid = (int)syscall(SYS_gettid), killed = 0;
@@ -1368,17 +1388,8 @@ static void no_handler_runs_in_a_child(void)
      * hundreds of directories that do not exist, whose failed execve()
      * calls all come after the unblock.
      */
-    static char path[400 * 24 + PATH_MAX];
-    size_t len = 0;
     char *argv[] = { "helper", "exit", "0", NULL };
-    ward_attr *a = ward_attr_new();
-
-    cr_assert_not_null(a);
-    wt_helper();
-    for (int i = 0; i < 400; i++)
-        len += (size_t)snprintf(path + len, sizeof path - len, "/nonexistent/%d:", i);
-    snprintf(path + len, sizeof path - len, "%s", wt_helper_dirname);
-    cr_assert_eq(ward_attr_putenv(a, "PATH", path), 0);
+    ward_attr *a = attr_with_long_path();
 
     window_parent = getpid();
     memset(&sa, 0, sizeof sa);
@@ -1616,19 +1627,11 @@ static void *birth_signaller(void *arg)
 static void spawns_with_signals_at_birth(int sig, void (*handler)(int), int n,
                                          const char *op, const char *arg)
 {
-    static char path[400 * 24 + PATH_MAX];
     char *argv[] = { "helper", (char *)op, (char *)arg, NULL };
-    size_t len = 0;
-    ward_attr *a = ward_attr_new();
+    ward_attr *a = attr_with_long_path();
     struct sigaction sa;
     pthread_t th;
 
-    cr_assert_not_null(a);
-    wt_helper();
-    for (int i = 0; i < 400; i++)
-        len += (size_t)snprintf(path + len, sizeof path - len, "/nonexistent/%d:", i);
-    snprintf(path + len, sizeof path - len, "%s", wt_helper_dirname);
-    cr_assert_eq(ward_attr_putenv(a, "PATH", path), 0);
     /* Ordinary children, which send SIGCHLD on Linux 7.1+ too. */
     cr_assert_eq(ward_attr_setflags(a, WARD_RUSAGE), 0);
     cr_assert_eq(ward_attr_setstdio(a, 0, WARD_STDIO_PIPE, -1), 0);
