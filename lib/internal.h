@@ -224,6 +224,14 @@ void ward__sig_leave(void);
 void ward__lock(void);
 void ward__unlock(void);
 /*
+ * How many times, with a sched_yield() between, a wait in a signal handler
+ * tries for ward's locks, or for a birth in flight to end, before it gives
+ * up (EINTR for a blocking wait).  A holder that is not stuck lets go
+ * within a few system calls (a spawn, a reap); one that is stuck behind
+ * the interrupted thread never does.
+ */
+#define WARD__TRY_ROUNDS 200
+/*
  * For a wait the program makes inside a signal handler: the gate
  * (exclusive) and ward__lock, if they can be had within a short spin;
  * returns 0 holding both, -1 holding neither.  A thread may hold ward's

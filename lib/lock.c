@@ -122,19 +122,12 @@ ward__unlock(void)
 
 _Thread_local unsigned int ward__in_handler __attribute__((tls_model("initial-exec")));
 
-/*
- * How long a wait in a signal handler tries for ward's locks.  A holder
- * that is not stuck lets go within a few system calls (a spawn, a reap);
- * one that is stuck behind the interrupted thread never does.
- */
-#define TRY_ROUNDS 200
-
 int
 ward__lock_both_try(void)
 {
     ward__sig_enter();
     ward__lock_depth++;
-    for (int i = 0; i < TRY_ROUNDS; i++) {
+    for (int i = 0; i < WARD__TRY_ROUNDS; i++) {
         if (pthread_rwlock_trywrlock(&ward__gate) == 0) {
             if (pthread_mutex_trylock(&ward__mutex) == 0)
                 return 0;
@@ -152,7 +145,7 @@ ward__lock_try(void)
 {
     ward__sig_enter();
     ward__lock_depth++;
-    for (int i = 0; i < TRY_ROUNDS; i++) {
+    for (int i = 0; i < WARD__TRY_ROUNDS; i++) {
         if (pthread_mutex_trylock(&ward__mutex) == 0)
             return 0;
         sched_yield();

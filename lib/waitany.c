@@ -134,7 +134,7 @@ check_pid(pid_t pid, int nohang)
             return r;
         if (nohang)
             return 2;
-        if (tries >= 200) {
+        if (tries >= WARD__TRY_ROUNDS) {
             errno = EINTR;
             return -1;
         }
@@ -294,7 +294,7 @@ wait_any_unlocked(idtype_t idtype, id_t id, int options, ward__take_fn take, voi
         if (r == 2) {
             if (options & WNOHANG)
                 return 0;
-            if (++tries > 200) {
+            if (++tries > WARD__TRY_ROUNDS) {
                 errno = EINTR;
                 return -1;
             }
