@@ -878,19 +878,15 @@ scenario7:
          * between them is in these: the floor's ratio of the same phases is
          * shown beside each, for the reader to tell ward's share from it.
          */
-        {
+        for (int k = 0; k < 2; k++) {
+            static const int later[2] = { BALLAST, IDLE };
             static char what[2][96];
 
-            snprintf(what[0], sizeof(what[0]),
-                     "ward S2 throughput ÷ S1 throughput (the floor's own: %s)",
-                     x(median(&fl->run[PLAIN]) / median(&fl->run[BALLAST])));
-            snprintf(what[1], sizeof(what[1]),
-                     "ward S3 throughput ÷ S1 throughput (the floor's own: %s)",
-                     x(median(&fl->run[PLAIN]) / median(&fl->run[IDLE])));
-            t[nt++] = (typeof(t[0])){ what[0],
-                                      median(&wd->run[PLAIN]) / median(&wd->run[BALLAST]), 0.9, 0 };
-            t[nt++] = (typeof(t[0])){ what[1],
-                                      median(&wd->run[PLAIN]) / median(&wd->run[IDLE]), 0.9, 0 };
+            snprintf(what[k], sizeof(what[k]),
+                     "ward S%d throughput ÷ S1 throughput (the floor's own: %s)", k + 2,
+                     x(median(&fl->run[PLAIN]) / median(&fl->run[later[k]])));
+            t[nt++] = (typeof(t[0])){ what[k],
+                                      median(&wd->run[PLAIN]) / median(&wd->run[later[k]]), 0.9, 0 };
         }
         if (uv != NULL) {
             t[nt++] = (typeof(t[0])){ "S1: ward ÷ libuv (throughput)", paired(uv, wd, PLAIN), 2, 0 };
